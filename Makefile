@@ -1,0 +1,70 @@
+# Every target bootstraps what it needs: a fresh clone runs `make dev` or `make test` and nothing else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# python3.13 is the Lambda runtime's Python. Take it from pyenv (3.13.x), else from PATH (a pyenv shim
+# on PATH does not count unless it runs).
+PY313 ?= $(shell { command -v pyenv >/dev/null 2>&1 && v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -n1) && [ -n "$$v" ] && echo "$$(pyenv root)/versions/$$v/bin/python3.13"; } || { p=$$(command -v python3.13) && "$$p" -c '' 2>/dev/null && echo "$$p"; })
+
+VENV     := .venv
+PY       := $(VENV)/bin/python
+SAMVENV  := .venv-sam
+SAM      := $(SAMVENV)/bin/sam
+PY313DIR := $(dir $(PY313))
+# sam's python builder looks up `python3.13` on PATH.
+SAM_ENV  := PATH="$(CURDIR)/$(SAMVENV)/bin:$(PY313DIR):$$PATH" SAM_CLI_TELEMETRY=0
+
+.PHONY: help dev test lint build validate admin bench openapi clean check-python
+
+help:
+	@echo "make dev       local API on http://127.0.0.1:$${PORT:-3000} (moto, no Docker, no AWS)"
+	@echo "make test      the whole test suite"
+	@echo "make lint      ruff + mypy"
+	@echo "make build     sam build (python3.13, arm64)"
+	@echo "make validate  sam validate --lint + cfn-lint"
+	@echo "make admin ARGS='tenant create --name Acme --prefix INV'"
+	@echo "make bench     performance budgets -> bench/results.json"
+	@echo "make openapi   regenerate docs/openapi.json"
+
+check-python:
+	@test -n "$(PY313)" || { echo "python3.13 not found on PATH or in pyenv" >&2; exit 1; }
+
+$(VENV)/.stamp: requirements/dev.txt | check-python
+	@test -x $(PY) && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || { rm -rf $(VENV); $(PY313) -m venv $(VENV); }
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+	@touch $@
+
+$(SAMVENV)/.stamp: requirements/sam.txt | check-python
+	@test -x $(SAMVENV)/bin/python || $(PY313) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	@touch $@
+
+dev: $(VENV)/.stamp
+	$(PY) -m tools.devstack
+
+test: $(VENV)/.stamp
+	$(PY) -m pytest
+
+lint: $(VENV)/.stamp
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+build: $(SAMVENV)/.stamp
+	$(SAM_ENV) $(SAM) build --parallel
+
+validate: $(SAMVENV)/.stamp
+	$(SAM_ENV) $(SAM) validate --lint
+	$(SAMVENV)/bin/cfn-lint template.yaml
+
+admin: $(VENV)/.stamp
+	$(PY) -m tools.admin $(ARGS)
+
+openapi: $(VENV)/.stamp
+	$(PY) -m tools.openapi > docs/openapi.json
+
+bench: $(VENV)/.stamp
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""GET /v1/tickets: list a tenant's tickets with filters, sort, and offset or cursor paging."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
+from tickets.logic.tickets import list_tickets as list_logic
+from tickets.models.tickets import TicketListQuery, TicketPage
+
+app = build_app()
+
+
+@app.get("/v1/tickets", summary="List tickets", tags=["tickets"], responses=ok(TicketPage))
+def list_tickets(query: Annotated[TicketListQuery, Query()]):
+    return json_response(TicketPage, list_logic(tenant_id(app), query))
+
+
+handler = make_handler(app, scope="tickets:read", query=TicketListQuery)

@@ -1,0 +1,1 @@
+"""Shared package of the tickets API: models, domain logic, data access and API helpers."""

@@ -1,0 +1,120 @@
+"""The one module that knows key formats. No other module spells a `TENANT#...` string.
+
+Every item that belongs to a tenant lives under partition key `TENANT#<tenantId>`, and every index
+partition key starts with the same prefix, so no key built from a request can reach another tenant.
+"""
+
+from __future__ import annotations
+
+PK, SK = "PK", "SK"
+# Secondary indexes, declared in template.yaml. Sort keys of the ticket indexes start with the
+# time-ordered ticket id (or updatedAt), so every index lists newest or oldest first.
+BY_STATUS = "GSI1"  # tickets of one status
+BY_CUSTOMER = "GSI2"  # tickets of one customer
+BY_ASSIGNEE = "GSI3"  # tickets of one agent
+BY_UPDATED = "GSI4"  # all tickets by updatedAt
+INDEX_KEYS = {
+    BY_STATUS: ("GSI1PK", "GSI1SK"),
+    BY_CUSTOMER: ("GSI2PK", "GSI2SK"),
+    BY_ASSIGNEE: ("GSI3PK", "GSI3SK"),
+    BY_UPDATED: ("GSI4PK", "GSI4SK"),
+}
+TICKET_PREFIX = "TICKET#"
+CUSTOMER_PREFIX = "CUSTOMER#"
+TAG_PREFIX = "TAG#"
+APIKEY_META_PREFIX = "APIKEY#"
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def tenant(tenant_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: "TENANT"}
+
+
+def counts(tenant_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: "COUNTS"}
+
+
+def api_key_lookup(key_hash: str) -> dict[str, str]:
+    """Global lookup item for an API key hash (the hash is all the caller gives us)."""
+    return {PK: f"APIKEY#{key_hash}", SK: "APIKEY"}
+
+
+def api_key_meta(tenant_id: str, key_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{APIKEY_META_PREFIX}{key_id}"}
+
+
+def ticket(tenant_id: str, ticket_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{TICKET_PREFIX}{ticket_id}"}
+
+
+def ticket_id_from_sk(sk: str) -> str:
+    return sk.removeprefix(TICKET_PREFIX)
+
+
+def ticket_ref(tenant_id: str, number: int) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"TICKETREF#{number:012d}"}
+
+
+def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
+    """Index attributes of a ticket item, derived from its fields; sparse where the field is null."""
+    tid, t = item["id"], tenant_pk(tenant_id)
+    keys = {
+        "GSI1PK": f"{t}#STATUS#{item['status']}",
+        "GSI1SK": tid,
+        "GSI4PK": f"{t}#TICKETS",
+        "GSI4SK": f"{item['updatedAt']}#{tid}",
+    }
+    if item.get("customerId"):
+        keys |= {"GSI2PK": f"{t}#CUSTOMER#{item['customerId']}", "GSI2SK": tid}
+    if item.get("assigneeId"):
+        keys |= {"GSI3PK": f"{t}#ASSIGNEE#{item['assigneeId']}", "GSI3SK": tid}
+    return keys
+
+
+def status_partition(tenant_id: str, status: str) -> str:
+    return f"{tenant_pk(tenant_id)}#STATUS#{status}"
+
+
+def customer_partition(tenant_id: str, customer_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#CUSTOMER#{customer_id}"
+
+
+def assignee_partition(tenant_id: str, agent_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#ASSIGNEE#{agent_id}"
+
+
+def updated_partition(tenant_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#TICKETS"
+
+
+def customer(tenant_id: str, customer_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{CUSTOMER_PREFIX}{customer_id}"}
+
+
+def customer_external(tenant_id: str, external_id: str) -> dict[str, str]:
+    """Uniqueness guard and lookup for a customer's externalId; holds the customer's snapshot."""
+    return {PK: tenant_pk(tenant_id), SK: f"CUSTOMEREXT#{external_id}"}
+
+
+def tag(tenant_id: str, tag_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{TAG_PREFIX}{tag_id}"}
+
+
+def tag_name(tenant_id: str, name: str) -> dict[str, str]:
+    """Uniqueness guard for tag names (case-insensitive)."""
+    return {PK: tenant_pk(tenant_id), SK: f"TAGNAME#{name.casefold()}"}
+
+
+def agent(tenant_id: str, agent_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"AGENT#{agent_id}"}
+
+
+def status_count_attr(status: str) -> str:
+    return f"status#{status}"
+
+
+def month_usage_attr(month: str) -> str:
+    return f"used#{month}"

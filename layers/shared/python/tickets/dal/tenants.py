@@ -1,0 +1,136 @@
+"""Tenants, their counters, and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tickets.dal import keys
+from tickets.dal.client import ddb, deserialize, serialize, table, value
+from tickets.errors import Conflict, NotFound, PlanLimitReached
+
+
+def put_tenant(tenant: dict[str, Any]) -> None:
+    tid = tenant["id"]
+    item = {**keys.tenant(tid), "type": "tenant", "tenantId": tid, "seq": 0, **tenant}
+    if item.get("monthlyTicketQuota") is None:
+        item.pop("monthlyTicketQuota", None)
+    ddb().transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": table(), "Item": serialize(item), "ConditionExpression": "attribute_not_exists(PK)"}},
+            {
+                "Put": {
+                    "TableName": table(),
+                    "Item": serialize({**keys.counts(tid), "type": "counts", "tenantId": tid, "total": 0}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+    )
+
+
+def get_tenant(tenant_id: str) -> dict[str, Any] | None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.tenant(tenant_id)), ConsistentRead=True)
+    return deserialize(resp["Item"]) if "Item" in resp else None
+
+
+def get_counts(tenant_id: str) -> dict[str, Any]:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.counts(tenant_id)))
+    return deserialize(resp.get("Item", {}))
+
+
+def allocate_ticket_number(tenant_id: str, month: str) -> dict[str, Any]:
+    """Advance the tenant's ticket sequence and this month's usage in one conditional update.
+
+    The condition keeps usage at or below `monthlyTicketQuota` however many creates race.
+    Returns the tenant item after the update (its `seq` is the new ticket's number).
+    """
+    try:
+        resp = ddb().update_item(
+            TableName=table(),
+            Key=serialize(keys.tenant(tenant_id)),
+            UpdateExpression="SET seq = seq + :one, #used = if_not_exists(#used, :zero) + :one",
+            ConditionExpression=(
+                "attribute_exists(PK) AND (attribute_not_exists(monthlyTicketQuota) OR "
+                "(monthlyTicketQuota > :zero AND (attribute_not_exists(#used) OR #used < monthlyTicketQuota)))"
+            ),
+            ExpressionAttributeNames={"#used": keys.month_usage_attr(month)},
+            ExpressionAttributeValues={":one": value(1), ":zero": value(0)},
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        if "Item" not in exc.response:
+            raise NotFound("tenant does not exist") from exc
+        raise PlanLimitReached("the monthly ticket quota of this plan is used up") from exc
+    return deserialize(resp["Attributes"])
+
+
+def release_quota(tenant_id: str, month: str) -> None:
+    """Give back one unit of this month's usage after a create that allocated a number but did not commit."""
+    ddb().update_item(
+        TableName=table(),
+        Key=serialize(keys.tenant(tenant_id)),
+        UpdateExpression="SET #used = #used - :one",
+        ConditionExpression="#used > :zero",
+        ExpressionAttributeNames={"#used": keys.month_usage_attr(month)},
+        ExpressionAttributeValues={":one": value(1), ":zero": value(0)},
+    )
+
+
+def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], created_at: str, hint: str) -> None:
+    lookup = {**keys.api_key_lookup(key_hash), "type": "apikey", "tenantId": tenant_id, "keyId": key_id}
+    meta = {
+        **keys.api_key_meta(tenant_id, key_id),
+        "type": "apikeymeta",
+        "tenantId": tenant_id,
+        "id": key_id,
+        "keyHash": key_hash,
+        "hint": hint,
+        "createdAt": created_at,
+    }
+    lookup["scopes"] = meta["scopes"] = scopes
+    ddb().transact_write_items(
+        TransactItems=[
+            {
+                "ConditionCheck": {
+                    "TableName": table(),
+                    "Key": serialize(keys.tenant(tenant_id)),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            },
+            {"Put": {"TableName": table(), "Item": serialize(lookup), "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
+        ]
+    )
+
+
+def get_api_key_by_hash(key_hash: str) -> dict[str, Any] | None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.api_key_lookup(key_hash)))
+    return deserialize(resp["Item"]) if "Item" in resp else None
+
+
+def revoke_api_key(tenant_id: str, key_id: str, revoked_at: str) -> None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.api_key_meta(tenant_id, key_id)), ConsistentRead=True)
+    if "Item" not in resp:
+        raise NotFound(f"no API key {key_id}")
+    meta = deserialize(resp["Item"])
+    if meta.get("revokedAt"):
+        raise Conflict(f"API key {key_id} is already revoked")
+    ddb().transact_write_items(
+        TransactItems=[
+            {"Delete": {"TableName": table(), "Key": serialize(keys.api_key_lookup(meta["keyHash"]))}},
+            {
+                "Update": {
+                    "TableName": table(),
+                    "Key": serialize(keys.api_key_meta(tenant_id, key_id)),
+                    "UpdateExpression": "SET revokedAt = :at",
+                    "ConditionExpression": "attribute_not_exists(revokedAt)",
+                    "ExpressionAttributeValues": {":at": value(revoked_at)},
+                }
+            },
+        ]
+    )

@@ -1,0 +1,207 @@
+"""Ticket items, their reference pointers and the counters that keep list totals exact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tickets.dal import keys
+from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
+from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
+
+
+class VersionConflict(Exception):
+    """The ticket changed (or vanished) between our read and our conditional write."""
+
+
+def _ticket_item(tenant_id: str, ticket: dict[str, Any]) -> dict[str, Any]:
+    item = {k: v for k, v in ticket.items() if v is not None}
+    return {
+        **keys.ticket(tenant_id, ticket["id"]),
+        **keys.ticket_index_keys(tenant_id, ticket),
+        "type": "ticket",
+        "tenantId": tenant_id,
+        **item,
+    }
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return strip_keys(deserialize(item))
+
+
+def get(tenant_id: str, ticket_id: str) -> dict[str, Any] | None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.ticket(tenant_id, ticket_id)), ConsistentRead=True)
+    return from_item(resp["Item"]) if "Item" in resp else None
+
+
+def get_id_by_number(tenant_id: str, number: int) -> str | None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.ticket_ref(tenant_id, number)), ConsistentRead=True)
+    return deserialize(resp["Item"])["ticketId"] if "Item" in resp else None
+
+
+def get_many(tenant_id: str, refs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
+    """One BatchGetItem for up to 100 keys, by name; a missing item is simply absent from the result."""
+    if not refs:
+        return {}
+    by_key = {(k[keys.PK], k[keys.SK]): name for name, k in refs}
+    request = {table(): {"Keys": [serialize(k) for _, k in refs], "ConsistentRead": True}}
+    found: dict[str, dict[str, Any]] = {}
+    while request:
+        resp = ddb().batch_get_item(RequestItems=request)
+        for raw in resp["Responses"].get(table(), []):
+            item = deserialize(raw)
+            found[by_key[(item[keys.PK], item[keys.SK])]] = strip_keys(item)
+        request = resp.get("UnprocessedKeys") or {}
+    return found
+
+
+def _counts_update(tenant_id: str, deltas: dict[str, int]) -> dict[str, Any]:
+    names, parts, values = {}, [], {}
+    for i, (attr, delta) in enumerate(sorted(deltas.items())):
+        if delta:
+            names[f"#c{i}"] = attr
+            values[f":c{i}"] = value(delta)
+            parts.append(f"#c{i} :c{i}")
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.counts(tenant_id)),
+            "UpdateExpression": "ADD " + ", ".join(parts),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _customer_count(tenant_id: str, customer_id: str, delta: int) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": table(),
+        "Key": serialize(keys.customer(tenant_id, customer_id)),
+        "UpdateExpression": "ADD ticketCount :d",
+        "ExpressionAttributeValues": {":d": value(delta)},
+        "ConditionExpression": "attribute_exists(PK)",
+    }
+    return {"Update": update}
+
+
+def _exists_check(key: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ConditionCheck": {"TableName": table(), "Key": serialize(key), "ConditionExpression": "attribute_exists(PK)"}
+    }
+
+
+@dataclass
+class _Txn:
+    items: list[dict[str, Any]]
+    # For each transaction item, the domain error to raise if its condition fails (None: a race).
+    on_fail: list[type[Exception] | None]
+
+    def add(self, item: dict[str, Any], on_fail: type[Exception] | None = None) -> None:
+        self.items.append(item)
+        self.on_fail.append(on_fail)
+
+    def commit(self) -> None:
+        try:
+            ddb().transact_write_items(TransactItems=self.items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = condition_failed_reasons(exc)
+            for reason, err in zip(reasons, self.on_fail, strict=False):
+                if reason == "ConditionalCheckFailed" and err is not None:
+                    raise err() from exc
+            if any(r == "ConditionalCheckFailed" for r in reasons):
+                raise VersionConflict from exc
+            raise
+
+
+def _reference_checks(tenant_id: str, txn: _Txn, ticket: dict[str, Any], old: dict[str, Any] | None) -> None:
+    """Guard references in the same transaction, so a concurrent delete cannot leave a dangling id."""
+    old = old or {}
+    if ticket.get("assigneeId") and ticket["assigneeId"] != old.get("assigneeId"):
+        txn.add(_exists_check(keys.agent(tenant_id, ticket["assigneeId"])), InvalidAssignee)
+    if ticket.get("parentId") and ticket["parentId"] != old.get("parentId"):
+        txn.add(_exists_check(keys.ticket(tenant_id, ticket["parentId"])), InvalidParent)
+    old_c, new_c = old.get("customerId"), ticket.get("customerId")
+    if old_c != new_c:
+        if new_c:
+            txn.add(_customer_count(tenant_id, new_c, 1), InvalidCustomer)
+        if old_c:
+            txn.add(_customer_count(tenant_id, old_c, -1))
+
+
+def create(tenant_id: str, ticket: dict[str, Any]) -> None:
+    status = keys.status_count_attr(ticket["status"])
+    txn = _Txn([], [])
+    txn.add(
+        {
+            "Put": {
+                "TableName": table(),
+                "Item": serialize(_ticket_item(tenant_id, ticket)),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+    )
+    txn.add(
+        {
+            "Put": {
+                "TableName": table(),
+                "Item": serialize(
+                    {**keys.ticket_ref(tenant_id, ticket["number"]), "type": "ticketref", "ticketId": ticket["id"]}
+                ),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+    )
+    txn.add(_counts_update(tenant_id, {"total": 1, status: 1}))
+    _reference_checks(tenant_id, txn, ticket, None)
+    txn.commit()
+
+
+def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction."""
+    put = {
+        "TableName": table(),
+        "Item": serialize(_ticket_item(tenant_id, new)),
+        "ConditionExpression": "attribute_exists(PK) AND version = :v",
+        "ExpressionAttributeValues": {":v": value(old["version"])},
+    }
+    txn = _Txn([], [])
+    txn.add({"Put": put})
+    if old["status"] != new["status"]:
+        txn.add(
+            _counts_update(
+                tenant_id, {keys.status_count_attr(old["status"]): -1, keys.status_count_attr(new["status"]): 1}
+            )
+        )
+    _reference_checks(tenant_id, txn, new, old)
+    if len(txn.items) == 1:
+        try:
+            ddb().put_item(**put)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise VersionConflict from exc
+            raise
+        return
+    txn.commit()
+
+
+def delete(tenant_id: str, old: dict[str, Any]) -> None:
+    txn = _Txn([], [])
+    txn.add(
+        {
+            "Delete": {
+                "TableName": table(),
+                "Key": serialize(keys.ticket(tenant_id, old["id"])),
+                "ConditionExpression": "attribute_exists(PK) AND version = :v",
+                "ExpressionAttributeValues": {":v": value(old["version"])},
+            }
+        }
+    )
+    txn.add({"Delete": {"TableName": table(), "Key": serialize(keys.ticket_ref(tenant_id, old["number"]))}})
+    txn.add(_counts_update(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1}))
+    if old.get("customerId"):
+        txn.add(_customer_count(tenant_id, old["customerId"], -1))
+    txn.commit()

@@ -1,0 +1,45 @@
+"""Time-ordered identifiers (ULID): lexicographic order is creation order, which the key design relies on."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_lock = threading.Lock()
+_last_ms = -1
+_last_rand = 0
+
+
+def _encode(value: int, length: int) -> str:
+    out = []
+    for _ in range(length):
+        out.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+def new_id(now_ms: int | None = None) -> str:
+    """A monotonic ULID: ids made in the same millisecond by this process still sort in creation order."""
+    global _last_ms, _last_rand
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            rand = _last_rand + 1
+        else:
+            rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
+        _last_ms, _last_rand = ms, rand
+    return _encode(ms, 10) + _encode(rand, 16)
+
+
+def bound_for_ms(ms: int, *, upper: bool) -> str:
+    """The smallest (or largest) ULID that a given millisecond can produce, for range queries on ids."""
+    return _encode(max(ms, 0), 10) + ("Z" * 16 if upper else "0" * 16)
+
+
+def is_ulid(value: str) -> bool:
+    return bool(ULID_RE.match(value))

@@ -1,0 +1,54 @@
+"""Tenant and API key administration (admin CLI and, later, the api-keys routes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from tickets import ids
+from tickets.dal import tenants as dal
+from tickets.errors import FieldError, NotFound, ValidationFailed
+from tickets.models.tenants import SCOPES, TenantCreate
+from tickets.timeutil import now_iso
+
+KEY_PREFIX = "tk_"
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def create_tenant(body: TenantCreate) -> dict[str, Any]:
+    tenant = {"id": ids.new_id(), **body.model_dump()}
+    dal.put_tenant(tenant)
+    return tenant
+
+
+def show_tenant(tenant_id: str) -> dict[str, Any]:
+    found = dal.get_tenant(tenant_id)
+    if not found:
+        raise NotFound(f"no tenant {tenant_id}")
+    return {k: found.get(k) for k in ("id", "name", "ticketPrefix", "monthlyTicketQuota", "autoAssign")}
+
+
+def create_api_key(tenant_id: str, scopes: list[str], raw_key: str | None = None) -> dict[str, Any]:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationFailed(
+            f"unknown scopes: {', '.join(unknown)}" if unknown else "at least one scope is required",
+            [FieldError("scopes", f"allowed: {', '.join(SCOPES)}")],
+        )
+    key = raw_key or KEY_PREFIX + secrets.token_urlsafe(32)
+    if not key.startswith(KEY_PREFIX) or len(key) < len(KEY_PREFIX) + 32:
+        raise ValidationFailed("an API key is tk_ followed by at least 32 characters", [FieldError("key", "format")])
+    key_id = "key_" + ids.new_id()
+    created = now_iso()
+    scopes = sorted(set(scopes))
+    dal.put_api_key(tenant_id, key_id, hash_key(key), scopes, created, hint=key[:7])
+    return {"id": key_id, "tenantId": tenant_id, "key": key, "scopes": scopes, "createdAt": created}
+
+
+def revoke_api_key(tenant_id: str, key_id: str) -> dict[str, Any]:
+    dal.revoke_api_key(tenant_id, key_id, now_iso())
+    return {"id": key_id, "tenantId": tenant_id, "revoked": True}

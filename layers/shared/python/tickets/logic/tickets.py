@@ -1,0 +1,280 @@
+"""Ticket rules: numbering and quota, references, status timestamps, versioning, and listing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tickets import ids
+from tickets.dal import customers as customers_dal
+from tickets.dal import keys
+from tickets.dal import tenants as tenants_dal
+from tickets.dal import tickets as dal
+from tickets.errors import (
+    FieldError,
+    InvalidAssignee,
+    InvalidCustomer,
+    NotFound,
+    PreconditionFailed,
+    TicketClosed,
+    ValidationFailed,
+)
+from tickets.dal.query import QueryPlan
+from tickets.logic import paging
+from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
+from tickets.timeutil import iso, month_key, now, to_ms
+
+REFERENCE_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-([1-9][0-9]{0,11})$")
+WRITE_RETRIES = 5
+
+
+def _snapshots(tenant_id: str, customer_id: str | None, assignee_id: str | None) -> dict[str, Any]:
+    """Read-only snapshots of the linked customer and agent, fetched in one BatchGetItem."""
+    refs = []
+    if customer_id:
+        refs.append(("customer", keys.customer(tenant_id, customer_id)))
+    if assignee_id:
+        refs.append(("assignee", keys.agent(tenant_id, assignee_id)))
+    found = dal.get_many(tenant_id, refs)
+    out: dict[str, Any] = {}
+    if customer_id:
+        c = found.get("customer")
+        if c is None:
+            raise InvalidCustomer(f"customer {customer_id} does not exist", [FieldError("customerId", "unknown")])
+        out["customer"] = customers_dal.snapshot(c)
+    if assignee_id:
+        a = found.get("assignee")
+        if a is None:
+            raise InvalidAssignee(f"agent {assignee_id} does not exist", [FieldError("assigneeId", "unknown")])
+        out["assignee"] = {"id": a["id"], "name": a.get("name"), "email": a.get("email")}
+    return out
+
+
+def _apply_status_times(ticket: dict[str, Any], old_status: str | None, at: str) -> None:
+    status = ticket["status"]
+    if status == old_status:
+        return
+    if status == Status.RESOLVED:
+        ticket["resolvedAt"] = at
+    elif status != Status.CLOSED:
+        ticket["resolvedAt"] = None  # reopened
+    if status == Status.CLOSED:
+        ticket["closedAt"] = at
+    else:
+        ticket["closedAt"] = None
+
+
+def create_ticket(tenant_id: str, body: TicketCreate) -> dict[str, Any]:
+    data = body.model_dump(mode="json")
+    snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"])
+    moment = now()
+    at = iso(moment)
+    tenant = tenants_dal.allocate_ticket_number(tenant_id, month_key(moment))
+    number = int(tenant["seq"])
+    ticket: dict[str, Any] = {
+        **data,
+        "id": ids.new_id(to_ms(moment)),
+        "number": number,
+        "reference": f"{tenant['ticketPrefix']}-{number}",
+        "customer": None,
+        "assignee": None,
+        "occurrences": 1,
+        "createdAt": at,
+        "updatedAt": at,
+        "resolvedAt": None,
+        "closedAt": None,
+        "version": 1,
+        **snapshots,
+    }
+    _apply_status_times(ticket, None, at)
+    try:
+        dal.create(tenant_id, ticket)
+    except BaseException:
+        # The number stays used (a gap) but the quota unit is given back.
+        tenants_dal.release_quota(tenant_id, month_key(moment))
+        raise
+    return ticket
+
+
+def get_ticket(tenant_id: str, id_or_reference: str) -> dict[str, Any]:
+    ticket_id: str | None = id_or_reference if ids.is_ulid(id_or_reference) else None
+    if ticket_id is None and (m := REFERENCE_RE.match(id_or_reference.upper())):
+        ticket_id = dal.get_id_by_number(tenant_id, int(m.group(2)))
+        found = dal.get(tenant_id, ticket_id) if ticket_id else None
+        if found and found["reference"].upper() != id_or_reference.upper():
+            found = None
+    else:
+        found = dal.get(tenant_id, ticket_id) if ticket_id else None
+    if not found:
+        raise NotFound(f"no ticket {id_or_reference}")
+    return found
+
+
+_NULLABLE = (
+    "description", "category", "customerId", "customer", "requester", "assigneeId", "assignee", "parentId",
+    "dedupeKey", "dueAt", "resolvedAt", "closedAt",
+)
+
+
+def _shape(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored items omit nulls; logic works on the full shape so that comparisons are exact."""
+    return {**dict.fromkeys(_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, **stored}
+
+
+def _load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
+    found = dal.get(tenant_id, ticket_id) if ids.is_ulid(ticket_id) else None
+    if not found:
+        raise NotFound(f"no ticket {ticket_id}")
+    return _shape(found)
+
+
+def _check_if_match(ticket: dict[str, Any], if_match: str | None) -> None:
+    if if_match is None:
+        return
+    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    if "*" not in wanted and str(ticket["version"]) not in wanted:
+        raise PreconditionFailed(f"ticket is at version {ticket['version']}, If-Match was {if_match}")
+
+
+def update_ticket(tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: str | None) -> dict[str, Any]:
+    changes = patch.changes()
+    if changes.get("parentId") == ticket_id:
+        raise ValidationFailed("a ticket cannot be its own parent", [FieldError("parentId", "self reference")])
+    for _ in range(WRITE_RETRIES):
+        old = _load(tenant_id, ticket_id)
+        _check_if_match(old, if_match)
+        if old["status"] == Status.CLOSED:
+            raise TicketClosed(f"ticket {old['reference']} is closed")
+        new = {**old, **changes}
+        if new == old:
+            return old  # nothing to change: no new version, no event
+        refs = {}
+        if "customerId" in changes and changes["customerId"] != old.get("customerId"):
+            refs["customerId"] = changes["customerId"]
+        if "assigneeId" in changes and changes["assigneeId"] != old.get("assigneeId"):
+            refs["assigneeId"] = changes["assigneeId"]
+        if refs:
+            snaps = _snapshots(tenant_id, refs.get("customerId"), refs.get("assigneeId"))
+            if "customerId" in refs:
+                new["customer"] = snaps.get("customer")
+            if "assigneeId" in refs:
+                new["assignee"] = snaps.get("assignee")
+        at = iso(now())
+        _apply_status_times(new, old["status"], at)
+        new["updatedAt"] = at
+        new["version"] = old["version"] + 1
+        try:
+            dal.replace(tenant_id, old, new)
+        except dal.VersionConflict:
+            if if_match is not None:
+                raise PreconditionFailed("the ticket changed while this request was applied") from None
+            continue
+        return new
+    raise PreconditionFailed("the ticket is being changed concurrently; retry")
+
+
+def delete_ticket(tenant_id: str, ticket_id: str) -> None:
+    for _ in range(WRITE_RETRIES):
+        old = _load(tenant_id, ticket_id)
+        try:
+            dal.delete(tenant_id, old)
+        except dal.VersionConflict:
+            continue
+        return
+    raise PreconditionFailed("the ticket is being changed concurrently; retry")
+
+
+# ---------------------------------------------------------------- listing
+
+_FILTER_FIELDS = ("status", "priority", "customerId", "assigneeId", "tag", "category", "q")
+
+
+def _plan(tenant_id: str, q: TicketListQuery) -> QueryPlan:
+    """Pick the Query that drives a list: the most selective indexed filter, else the tenant's tickets."""
+    forward = not q.sort.startswith("-")
+    if q.sort.endswith("updatedAt"):
+        return QueryPlan(keys.BY_UPDATED, keys.updated_partition(tenant_id), q.updatedSince, None, forward)
+    lo = ids.bound_for_ms(_ms(q.createdAfter), upper=False) if q.createdAfter else None
+    hi = ids.bound_for_ms(_ms(q.createdBefore) - 1, upper=True) if q.createdBefore else None
+    if q.customerId:
+        return QueryPlan(keys.BY_CUSTOMER, keys.customer_partition(tenant_id, q.customerId), lo, hi, forward)
+    if q.assigneeId and q.assigneeId != "none":
+        return QueryPlan(keys.BY_ASSIGNEE, keys.assignee_partition(tenant_id, q.assigneeId), lo, hi, forward)
+    if q.status and len(q.status) == 1:
+        return QueryPlan(keys.BY_STATUS, keys.status_partition(tenant_id, q.status[0]), lo, hi, forward)
+    return QueryPlan(
+        None,
+        keys.tenant_pk(tenant_id),
+        keys.TICKET_PREFIX + (lo or ""),
+        keys.TICKET_PREFIX + (hi or "~"),
+        forward,
+    )
+
+
+def _ms(ts: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
+    """The filters the driving Query's key does not already apply, as one Python predicate."""
+    checks = []
+    if q.status and not (plan.index == keys.BY_STATUS):
+        wanted_status = set(q.status)
+        checks.append(lambda t: t["status"] in wanted_status)
+    if q.priority:
+        wanted_priority = set(q.priority)
+        checks.append(lambda t: t["priority"] in wanted_priority)
+    if q.customerId and plan.index != keys.BY_CUSTOMER:
+        checks.append(lambda t: t.get("customerId") == q.customerId)
+    if q.assigneeId == "none":
+        checks.append(lambda t: not t.get("assigneeId"))
+    elif q.assigneeId and plan.index != keys.BY_ASSIGNEE:
+        checks.append(lambda t: t.get("assigneeId") == q.assigneeId)
+    if q.tag:
+        checks.append(lambda t: q.tag in (t.get("tags") or ()))
+    if q.category:
+        checks.append(lambda t: t.get("category") == q.category)
+    if q.createdAfter:
+        checks.append(lambda t: t["createdAt"] >= q.createdAfter)
+    if q.createdBefore:
+        checks.append(lambda t: t["createdAt"] < q.createdBefore)
+    if q.updatedSince and plan.index != keys.BY_UPDATED:
+        checks.append(lambda t: t["updatedAt"] >= q.updatedSince)
+    if q.q:
+        needle = q.q.casefold()
+        checks.append(
+            lambda t: needle in t["subject"].casefold() or needle in (t.get("description") or "").casefold()
+        )
+    if not checks:
+        return None
+    return lambda t: all(check(t) for check in checks)
+
+
+_PROJECTION = [
+    "PK", "SK", "id", "status", "priority", "customerId", "assigneeId", "tags", "category",
+    "createdAt", "updatedAt", "subject", "description",
+]
+
+
+def _total(tenant_id: str, q: TicketListQuery, plan: QueryPlan, predicate: paging.Predicate) -> int:
+    """Exact match count: from counters for the common shapes, else by walking the driving Query."""
+    filtered = {f for f in _FILTER_FIELDS if getattr(q, f) is not None}
+    ranged = q.createdAfter or q.createdBefore or q.updatedSince
+    if not ranged and filtered <= {"status"}:
+        counts = tenants_dal.get_counts(tenant_id)
+        if not q.status:
+            return int(counts.get("total", 0))
+        return sum(int(counts.get(keys.status_count_attr(s), 0)) for s in set(q.status))
+    if not ranged and filtered == {"customerId"}:
+        return customers_dal.ticket_count(tenant_id, q.customerId or "")
+    return paging.count(plan, predicate, sorted({*_PROJECTION, *plan.key_attrs}))
+
+
+def list_tickets(tenant_id: str, q: TicketListQuery) -> dict[str, Any]:
+    plan = _plan(tenant_id, q)
+    predicate = _predicate(q, plan)
+    result = paging.page(tenant_id, plan, q, predicate=predicate)
+    result["total"] = _total(tenant_id, q, plan, predicate)
+    return result

@@ -1,0 +1,70 @@
+"""Customer input and output models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+
+from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+
+ExternalId = Annotated[Text, Field(min_length=1, max_length=200)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+Email = Annotated[Text, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Phone = Annotated[Text, Field(min_length=1, max_length=50)]
+METADATA_MAX_BYTES = 8 * 1024
+
+
+class _CustomerFields(InputModel):
+    @field_validator("metadata", check_fields=False)
+    @classmethod
+    def _metadata_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        import json
+
+        if value is not None and len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
+            raise ValueError("must be at most 8 KB serialised")
+        return value
+
+
+class CustomerCreate(_CustomerFields):
+    externalId: ExternalId
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    metadata: dict[str, Any] = {}
+
+
+class CustomerPatch(_CustomerFields):
+    externalId: ExternalId | None = None
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    metadata: dict[str, Any] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        if "externalId" in self.model_fields_set and self.externalId is None:
+            raise ValueError("externalId cannot be null")
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+class Customer(OutputModel):
+    id: str
+    externalId: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    metadata: dict[str, Any] = {}
+    createdAt: str
+    updatedAt: str
+
+
+class CustomerPage(OutputModel):
+    data: list[Customer]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+class CustomerListQuery(PageQuery):
+    externalId: ExternalId | None = None

@@ -1,0 +1,36 @@
+"""Tag input and output models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+
+TagName = Annotated[Text, Field(min_length=1, max_length=50)]
+
+
+class TagCreate(InputModel):
+    name: TagName
+
+
+class TagPatch(InputModel):
+    name: TagName
+
+
+class Tag(OutputModel):
+    id: str
+    name: str
+
+
+class TagPage(OutputModel):
+    data: list[Tag]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+class TagListQuery(PageQuery):
+    pass

@@ -1,0 +1,225 @@
+"""Ticket input and output models."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from tickets.models.common import CaseInsensitive, InputModel, OutputModel, PageQuery, Text, Timestamp
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+UNFINISHED = (Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING, Status.ON_HOLD)
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+    CRITICAL = "critical"
+
+
+class Channel(StrEnum):
+    API = "api"
+    EMAIL = "email"
+    WEB = "web"
+    PHONE = "phone"
+    CHAT = "chat"
+
+
+StatusIn = Annotated[Status, CaseInsensitive]
+PriorityIn = Annotated[Priority, CaseInsensitive]
+ChannelIn = Annotated[Channel, CaseInsensitive]
+Subject = Annotated[Text, Field(min_length=1, max_length=250)]
+Description = Annotated[Text, Field(max_length=50_000)]
+Category = Annotated[Text, Field(min_length=1, max_length=64)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Tag = Annotated[Text, Field(min_length=1, max_length=50)]
+CustomValue = str | int | float | bool | None
+METADATA_MAX_BYTES = 8 * 1024
+
+
+class Requester(InputModel):
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    email: Annotated[Text, Field(max_length=320)] | None = None
+    phone: Annotated[Text, Field(max_length=50)] | None = None
+
+
+class _TicketFields(InputModel):
+    """Validators shared by create and patch."""
+
+    @field_validator("subject", check_fields=False)
+    @classmethod
+    def _subject_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("tags", check_fields=False)
+    @classmethod
+    def _unique_tags(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("tags must not contain duplicates")
+        return value
+
+    @field_validator("customFields", check_fields=False)
+    @classmethod
+    def _custom_fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(value) > 50:
+            raise ValueError("at most 50 keys")
+        return value
+
+    @field_validator("metadata", check_fields=False)
+    @classmethod
+    def _metadata_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
+            raise ValueError("must be at most 8 KB serialised")
+        return value
+
+
+class TicketCreate(_TicketFields):
+    subject: Subject
+    description: Description | None = None
+    status: StatusIn = Status.NEW
+    priority: PriorityIn = Priority.MEDIUM
+    category: Category | None = None
+    channel: ChannelIn = Channel.API
+    customerId: Id | None = None
+    requester: Requester | None = None
+    assigneeId: Id | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] = []
+    parentId: Id | None = None
+    customFields: dict[Annotated[str, Field(min_length=1, max_length=100)], CustomValue] = {}
+    metadata: dict[str, Any] = {}
+    dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    dueAt: Timestamp | None = None
+
+
+class TicketPatch(_TicketFields):
+    """Partial update: only fields present in the body change; `null` clears a nullable field."""
+
+    subject: Subject | None = None
+    description: Description | None = None
+    status: StatusIn | None = None
+    priority: PriorityIn | None = None
+    category: Category | None = None
+    channel: ChannelIn | None = None
+    customerId: Id | None = None
+    requester: Requester | None = None
+    assigneeId: Id | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    parentId: Id | None = None
+    customFields: dict[Annotated[str, Field(min_length=1, max_length=100)], CustomValue] | None = None
+    metadata: dict[str, Any] | None = None
+    dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    dueAt: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _non_nullable(self) -> TicketPatch:
+        for name in ("subject", "status", "priority", "channel"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+class CustomerRef(OutputModel):
+    id: str
+    externalId: str
+    name: str | None = None
+    email: str | None = None
+
+
+class AgentRef(OutputModel):
+    id: str
+    name: str | None = None
+    email: str | None = None
+
+
+class RequesterOut(OutputModel):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Ticket(OutputModel):
+    id: str
+    number: int
+    reference: str
+    subject: str
+    description: str | None = None
+    status: Status
+    priority: Priority
+    category: str | None = None
+    channel: Channel
+    customerId: str | None = None
+    customer: CustomerRef | None = None
+    requester: RequesterOut | None = None
+    assigneeId: str | None = None
+    assignee: AgentRef | None = None
+    tags: list[str] = []
+    parentId: str | None = None
+    customFields: dict[str, CustomValue] = {}
+    metadata: dict[str, Any] = {}
+    dedupeKey: str | None = None
+    occurrences: int = 1
+    dueAt: str | None = None
+    createdAt: str
+    updatedAt: str
+    resolvedAt: str | None = None
+    closedAt: str | None = None
+    version: int
+
+
+class TicketPage(OutputModel):
+    data: list[Ticket]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+SortKey = Literal["-createdAt", "createdAt", "-updatedAt", "updatedAt"]
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class TicketListQuery(PageQuery):
+    status: Annotated[list[StatusIn], Field(min_length=1)] | None = None
+    priority: Annotated[list[PriorityIn], Field(min_length=1)] | None = None
+    customerId: Id | None = None
+    assigneeId: Id | None = None
+    tag: Tag | None = None
+    category: Category | None = None
+    createdAfter: Timestamp | None = None
+    createdBefore: Timestamp | None = None
+    updatedSince: Timestamp | None = None
+    q: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    sort: SortKey = "-createdAt"
+
+    _csv = field_validator("status", "priority", mode="before")(_split_csv)
+
+    @model_validator(mode="after")
+    def _cursor_or_offset(self) -> TicketListQuery:
+        if self.cursor is not None and "offset" in self.model_fields_set:
+            raise ValueError("use either cursor or offset, not both")
+        return self

@@ -1,0 +1,25 @@
+"""Timestamps: ISO 8601 UTC with milliseconds, e.g. 2026-04-25T10:00:00.000Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def now_iso() -> str:
+    return iso(now())
+
+
+def to_ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def month_key(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m")

@@ -1,0 +1,1 @@
+"""Developer tooling: template reader, local stack, admin CLI, OpenAPI generator."""
