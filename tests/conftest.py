@@ -26,10 +26,11 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from tools import template  # noqa: E402
+from tools import motolock, template  # noqa: E402
 from tools.events import FakeContext, http_event  # noqa: E402
 
 TABLE = os.environ["TABLE_NAME"]
+motolock.install()
 
 
 def reset_caches() -> None:

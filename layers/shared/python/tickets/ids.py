@@ -41,5 +41,13 @@ def bound_for_ms(ms: int, *, upper: bool) -> str:
     return _encode(max(ms, 0), 10) + ("Z" * 16 if upper else "0" * 16)
 
 
+def timestamp_ms(ulid: str) -> int:
+    """The creation millisecond encoded in an id (its first 10 characters)."""
+    value = 0
+    for ch in ulid[:10]:
+        value = value * 32 + _ALPHABET.index(ch)
+    return value
+
+
 def is_ulid(value: str) -> bool:
     return bool(ULID_RE.match(value))

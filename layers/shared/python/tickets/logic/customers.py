@@ -12,7 +12,7 @@ from tickets.dal.query import QueryPlan
 from tickets.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from tickets.logic import paging
 from tickets.models.customers import CustomerCreate, CustomerListQuery, CustomerPatch
-from tickets.timeutil import iso, now, to_ms
+from tickets.timeutil import from_ms, iso, now
 
 WRITE_RETRIES = 5
 _NULLABLE = ("name", "email", "phone")
@@ -23,10 +23,11 @@ def _shape(stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_customer(tenant_id: str, body: CustomerCreate) -> dict[str, Any]:
-    moment = now()
+    new_id = ids.new_id()
+    moment = from_ms(ids.timestamp_ms(new_id))
     customer = {
         **body.model_dump(mode="json"),
-        "id": ids.new_id(to_ms(moment)),
+        "id": new_id,
         "createdAt": iso(moment),
         "updatedAt": iso(moment),
     }

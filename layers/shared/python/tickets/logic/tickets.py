@@ -14,6 +14,7 @@ from tickets.errors import (
     FieldError,
     InvalidAssignee,
     InvalidCustomer,
+    InvalidParent,
     NotFound,
     PreconditionFailed,
     TicketClosed,
@@ -22,21 +23,31 @@ from tickets.errors import (
 from tickets.dal.query import QueryPlan
 from tickets.logic import paging
 from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
-from tickets.timeutil import iso, month_key, now, to_ms
+from tickets.timeutil import from_ms, iso, month_key, now
 
 REFERENCE_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-([1-9][0-9]{0,11})$")
 WRITE_RETRIES = 5
 
 
-def _snapshots(tenant_id: str, customer_id: str | None, assignee_id: str | None) -> dict[str, Any]:
-    """Read-only snapshots of the linked customer and agent, fetched in one BatchGetItem."""
+def _snapshots(
+    tenant_id: str, customer_id: str | None, assignee_id: str | None, parent_id: str | None = None
+) -> dict[str, Any]:
+    """Read-only snapshots of the linked customer and agent, fetched in one BatchGetItem.
+
+    The parent is only checked for existence; the write re-checks all three in its transaction, so a
+    concurrent delete is still caught, and checking here first keeps bad input from using a number.
+    """
     refs = []
+    if parent_id:
+        refs.append(("parent", keys.ticket(tenant_id, parent_id)))
     if customer_id:
         refs.append(("customer", keys.customer(tenant_id, customer_id)))
     if assignee_id:
         refs.append(("assignee", keys.agent(tenant_id, assignee_id)))
     found = dal.get_many(tenant_id, refs)
     out: dict[str, Any] = {}
+    if parent_id and "parent" not in found:
+        raise InvalidParent(f"ticket {parent_id} does not exist", [FieldError("parentId", "unknown")])
     if customer_id:
         c = found.get("customer")
         if c is None:
@@ -66,14 +77,15 @@ def _apply_status_times(ticket: dict[str, Any], old_status: str | None, at: str)
 
 def create_ticket(tenant_id: str, body: TicketCreate) -> dict[str, Any]:
     data = body.model_dump(mode="json")
-    snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"])
-    moment = now()
+    snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
+    new_id = ids.new_id()  # createdAt is the id's own millisecond, so id ranges and createdAt agree
+    moment = from_ms(ids.timestamp_ms(new_id))
     at = iso(moment)
     tenant = tenants_dal.allocate_ticket_number(tenant_id, month_key(moment))
     number = int(tenant["seq"])
     ticket: dict[str, Any] = {
         **data,
-        "id": ids.new_id(to_ms(moment)),
+        "id": new_id,
         "number": number,
         "reference": f"{tenant['ticketPrefix']}-{number}",
         "customer": None,
@@ -153,8 +165,10 @@ def update_ticket(tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: 
             refs["customerId"] = changes["customerId"]
         if "assigneeId" in changes and changes["assigneeId"] != old.get("assigneeId"):
             refs["assigneeId"] = changes["assigneeId"]
+        if "parentId" in changes and changes["parentId"] != old.get("parentId"):
+            refs["parentId"] = changes["parentId"]
         if refs:
-            snaps = _snapshots(tenant_id, refs.get("customerId"), refs.get("assigneeId"))
+            snaps = _snapshots(tenant_id, refs.get("customerId"), refs.get("assigneeId"), refs.get("parentId"))
             if "customerId" in refs:
                 new["customer"] = snaps.get("customer")
             if "assigneeId" in refs:

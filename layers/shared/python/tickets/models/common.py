@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from tickets.timeutil import iso
 
@@ -14,8 +14,12 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _to_iso(value: datetime) -> str:
-    return iso(value if value.tzinfo else value.replace(tzinfo=UTC))
+_datetime = TypeAdapter(datetime)
+
+
+def _to_iso(value: Any) -> str:
+    parsed = _datetime.validate_python(value)
+    return iso(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
 def _no_nul(value: str) -> str:
@@ -27,7 +31,7 @@ def _no_nul(value: str) -> str:
 # Enum inputs accept any letter case; output is always lowercase.
 CaseInsensitive = BeforeValidator(_lower)
 # Timestamps in any ISO 8601 form come back as canonical UTC with milliseconds (naive means UTC).
-Timestamp = Annotated[datetime, AfterValidator(_to_iso)]
+Timestamp = Annotated[str, BeforeValidator(_to_iso), Field(json_schema_extra={"format": "date-time"})]
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
