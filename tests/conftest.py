@@ -26,8 +26,8 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from tools import motolock, template  # noqa: E402
-from tools.events import FakeContext, http_event  # noqa: E402
+from tools import motolock, template
+from tools.events import FakeContext, http_event
 
 TABLE = os.environ["TABLE_NAME"]
 motolock.install()
@@ -107,8 +107,17 @@ class TenantKey:
 
 
 ALL_SCOPES = [
-    "tickets:read", "tickets:write", "tickets:delete", "tickets:status", "tickets:bulk",
-    "customers:read", "customers:write", "agents:read", "agents:write", "webhooks:manage", "keys:manage",
+    "tickets:read",
+    "tickets:write",
+    "tickets:delete",
+    "tickets:status",
+    "tickets:bulk",
+    "customers:read",
+    "customers:write",
+    "agents:read",
+    "agents:write",
+    "webhooks:manage",
+    "keys:manage",
 ]
 
 

@@ -35,10 +35,11 @@ def http_event(
         body = json.dumps(body)
         hdrs.setdefault("content-type", "application/json")
     if isinstance(body, bytes):
+        raw = body
         try:
-            body = body.decode("utf-8")
+            body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            body, is_b64 = base64.b64encode(body).decode(), True
+            body, is_b64 = base64.b64encode(raw).decode(), True
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",

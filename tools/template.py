@@ -31,7 +31,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     elif isinstance(node, yaml.SequenceNode):
         val = loader.construct_sequence(node, deep=True)
     else:
-        val = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        val = loader.construct_mapping(node, deep=True)
     if suffix == "Ref":
         return {"Ref": val}
     if suffix == "GetAtt" and isinstance(val, str):
@@ -45,7 +45,7 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 @cache
 def load() -> dict[str, Any]:
     with TEMPLATE.open() as fh:
-        return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(fh, Loader=_CfnLoader)
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
@@ -107,7 +107,9 @@ class Function:
 
 
 def _route(method: str, path: str) -> Route:
-    pattern = re.sub(r"\{(\w+)\+?\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+    pattern = re.sub(
+        r"\{(\w+)\+?\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+    )
     return Route(method.upper(), path, re.compile(f"^{pattern}$"))
 
 

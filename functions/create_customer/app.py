@@ -1,6 +1,5 @@
 """POST /v1/customers: create a customer."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.customers import create_customer as create_logic
 from tickets.models.customers import Customer, CustomerCreate

@@ -1,6 +1,5 @@
 """POST /v1/tags: create a tag."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.tags import create_tag as create_logic
 from tickets.models.tags import Tag, TagCreate

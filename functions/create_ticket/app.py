@@ -1,6 +1,5 @@
 """POST /v1/tickets: create a ticket (numbered from the tenant's sequence, counted against its quota)."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id, ticket_headers
 from tickets.logic.tickets import create_ticket as create_logic
 from tickets.models.tickets import Ticket, TicketCreate

@@ -1,6 +1,5 @@
 """DELETE /v1/tags/{id}: delete a tag."""
 
-
 from tickets.api.http import build_app, make_handler, no_content, tenant_id
 from tickets.logic.tags import delete_tag as delete_logic
 

@@ -1,6 +1,5 @@
 """GET /v1/customers/{id}: one customer."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.customers import get_customer as get_logic
 from tickets.models.customers import Customer

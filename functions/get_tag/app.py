@@ -1,6 +1,5 @@
 """GET /v1/tags/{id}: one tag."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.tags import get_tag as get_logic
 from tickets.models.tags import Tag

@@ -1,6 +1,5 @@
 """GET /v1/tickets/{idOrReference}: one ticket, by id or by reference (e.g. INV-1042)."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id, ticket_headers
 from tickets.logic.tickets import get_ticket as get_logic
 from tickets.models.tickets import Ticket

@@ -1,6 +1,5 @@
 """PATCH /v1/customers/{id}: partial update of a customer."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.customers import update_customer as update_logic
 from tickets.models.customers import Customer, CustomerPatch

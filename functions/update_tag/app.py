@@ -1,6 +1,5 @@
 """PATCH /v1/tags/{id}: partial update of a tag."""
 
-
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.tags import update_tag as update_logic
 from tickets.models.tags import Tag, TagPatch

@@ -12,9 +12,7 @@ app = build_app()
 
 
 @app.patch("/v1/tickets/<ticket_id>", summary="Update a ticket", tags=["tickets"], responses=ok(Ticket))
-def update_ticket(
-    ticket_id: str, body: TicketPatch, if_match: Annotated[str | None, Header(alias="if-match")] = None
-):
+def update_ticket(ticket_id: str, body: TicketPatch, if_match: Annotated[str | None, Header(alias="if-match")] = None):
     ticket = update_logic(tenant_id(app), ticket_id, body, if_match)
     return json_response(Ticket, ticket, headers=ticket_headers(ticket))
 

@@ -10,8 +10,13 @@ from tests.conftest import call, make_tenant
 class TestAuthentication:
     @pytest.mark.parametrize(
         "headers",
-        [{}, {"x-api-key": "tk_unknown_key_000000000000000000000000"}, {"x-api-key": "not-a-key"},
-         {"authorization": "Basic dXNlcjpwYXNz"}, {"authorization": "Bearer "}],
+        [
+            {},
+            {"x-api-key": "tk_unknown_key_000000000000000000000000"},
+            {"x-api-key": "not-a-key"},
+            {"authorization": "Basic dXNlcjpwYXNz"},
+            {"authorization": "Bearer "},
+        ],
     )
     def test_given_no_or_a_bad_key_then_401_problem_json(self, aws, tenant, headers):
         r = call("GET", "/v1/tickets", headers=headers)

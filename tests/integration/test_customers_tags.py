@@ -7,7 +7,18 @@ from tests.conftest import call, items
 
 class TestCustomers:
     def test_given_a_customer_when_created_then_read_back_and_listed_by_external_id(self, aws, tenant):
-        r = call("POST", "/v1/customers", key=tenant.key, body={"externalId": "cus_42", "name": "Ann", "email": "ann@example.com", "phone": "+33", "metadata": {"plan": "pro"}})
+        r = call(
+            "POST",
+            "/v1/customers",
+            key=tenant.key,
+            body={
+                "externalId": "cus_42",
+                "name": "Ann",
+                "email": "ann@example.com",
+                "phone": "+33",
+                "metadata": {"plan": "pro"},
+            },
+        )
         assert r.status == 201 and r.headers["location"] == f"/v1/customers/{r.json['id']}"
         c = r.json
         assert call("GET", f"/v1/customers/{c['id']}", key=tenant.key).json == c
@@ -48,7 +59,11 @@ class TestCustomers:
         assert left == []
 
     def test_given_bad_customer_input_then_400_with_field(self, aws, tenant):
-        for body, field in [({}, "externalId"), ({"externalId": "x", "email": "nope"}, "email"), ({"externalId": "x", "x": 1}, "x")]:
+        for body, field in [
+            ({}, "externalId"),
+            ({"externalId": "x", "email": "nope"}, "email"),
+            ({"externalId": "x", "x": 1}, "x"),
+        ]:
             r = call("POST", "/v1/customers", key=tenant.key, body=body)
             assert r.status == 400 and r.json["errors"][0]["field"] == field
 
@@ -60,10 +75,14 @@ class TestCustomers:
         assert call("GET", "/v1/customers", key=tenant.key, query={"externalId": "t"}).json["total"] == 0
 
     def test_given_customers_when_paged_by_cursor_then_all_once(self, aws, tenant):
-        made = [call("POST", "/v1/customers", key=tenant.key, body={"externalId": f"c{i}"}).json["id"] for i in range(7)]
+        made = [
+            call("POST", "/v1/customers", key=tenant.key, body={"externalId": f"c{i}"}).json["id"] for i in range(7)
+        ]
         seen, cursor = [], None
         while True:
-            page = call("GET", "/v1/customers", key=tenant.key, query={"limit": "3", **({"cursor": cursor} if cursor else {})}).json
+            page = call(
+                "GET", "/v1/customers", key=tenant.key, query={"limit": "3", **({"cursor": cursor} if cursor else {})}
+            ).json
             assert page["total"] == 7
             seen += [c["id"] for c in page["data"]]
             if not (cursor := page["nextCursor"]):

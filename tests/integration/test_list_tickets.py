@@ -31,7 +31,13 @@ def seeded(aws, tenant):
         {"subject": "Card declined", "status": "open", "priority": "high", "customerId": c1["id"], "tags": ["billing"]},
         {"subject": "Order blocked", "status": "new", "priority": "low", "category": "orders"},
         {"subject": "Login broken", "status": "pending", "priority": "urgent", "description": "cannot LOG in"},
-        {"subject": "Refund please", "status": "open", "priority": "low", "customerId": c1["id"], "tags": ["billing", "vip"]},
+        {
+            "subject": "Refund please",
+            "status": "open",
+            "priority": "low",
+            "customerId": c1["id"],
+            "tags": ["billing", "vip"],
+        },
         {"subject": "Old issue", "status": "resolved", "priority": "medium"},
     ]
     created = []
@@ -104,8 +110,15 @@ class TestFilters:
     @pytest.mark.parametrize(
         "query",
         [
-            {"limit": "0"}, {"limit": "101"}, {"limit": "abc"}, {"offset": "-1"}, {"status": "bogus"},
-            {"sort": "subject"}, {"createdAfter": "yesterday"}, {"cursor": "abc", "offset": "0"}, {"foo": "bar"},
+            {"limit": "0"},
+            {"limit": "101"},
+            {"limit": "abc"},
+            {"offset": "-1"},
+            {"status": "bogus"},
+            {"sort": "subject"},
+            {"createdAfter": "yesterday"},
+            {"cursor": "abc", "offset": "0"},
+            {"foo": "bar"},
             {"limit": "99999999999999999999999"},
         ],
     )
@@ -149,7 +162,9 @@ class TestPaging:
         assert all(t["priority"] == "high" for t in page["data"] + second["data"])
         assert not set(_ids(page)) & set(_ids(second))
 
-    def test_given_a_cursor_used_with_other_filters_or_by_another_tenant_or_edited_then_400(self, aws, tenant, other_tenant):
+    def test_given_a_cursor_used_with_other_filters_or_by_another_tenant_or_edited_then_400(
+        self, aws, tenant, other_tenant
+    ):
         for _ in range(3):
             _create(tenant.key)
             _create(other_tenant.key)

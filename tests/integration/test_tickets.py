@@ -21,11 +21,19 @@ def _counts(aws, tenant_id: str) -> dict:
 
 
 class TestCreate:
-    def test_given_a_minimal_body_when_created_then_defaults_numbering_and_headers_follow_the_contract(self, aws, tenant):
+    def test_given_a_minimal_body_when_created_then_defaults_numbering_and_headers_follow_the_contract(
+        self, aws, tenant
+    ):
         r = call("POST", "/v1/tickets", key=tenant.key, body={"subject": "Order blocked", "priority": "URGENT"})
         assert r.status == 201
         t = r.json
-        assert (t["number"], t["reference"], t["status"], t["priority"], t["channel"]) == (1, "INV-1", "new", "urgent", "api")
+        assert (t["number"], t["reference"], t["status"], t["priority"], t["channel"]) == (
+            1,
+            "INV-1",
+            "new",
+            "urgent",
+            "api",
+        )
         assert t["version"] == 1 and t["occurrences"] == 1 and t["tags"] == [] and t["customer"] is None
         assert t["createdAt"].endswith("Z") and len(t["createdAt"]) == 24
         assert r.headers["etag"] == '"1"'
@@ -36,7 +44,12 @@ class TestCreate:
         assert _counts(aws, tenant.tenant_id)["total"] == 1
 
     def test_given_every_field_when_created_then_all_are_returned(self, aws, tenant):
-        c = call("POST", "/v1/customers", key=tenant.key, body={"externalId": "cus_1", "name": "Ann", "email": "ann@example.com"}).json
+        c = call(
+            "POST",
+            "/v1/customers",
+            key=tenant.key,
+            body={"externalId": "cus_1", "name": "Ann", "email": "ann@example.com"},
+        ).json
         parent = _create(tenant.key)
         body = {
             "subject": "Refund",
@@ -78,7 +91,9 @@ class TestCreate:
             ({"subject": "x", "unknown": 1}, "unknown"),
         ],
     )
-    def test_given_invalid_input_when_created_then_400_names_the_field_and_nothing_is_written(self, aws, tenant, body, field):
+    def test_given_invalid_input_when_created_then_400_names_the_field_and_nothing_is_written(
+        self, aws, tenant, body, field
+    ):
         r = call("POST", "/v1/tickets", key=tenant.key, body=body)
         assert r.status == 400 and r.headers["content-type"] == "application/problem+json"
         assert r.json["code"] == "VALIDATION_ERROR"
@@ -119,7 +134,9 @@ class TestCreate:
     def test_given_concurrent_creates_at_the_quota_boundary_then_the_quota_is_never_exceeded(self, aws):
         t = make_tenant("QB", quota=5)
         with ThreadPoolExecutor(8) as pool:
-            results = list(pool.map(lambda i: call("POST", "/v1/tickets", key=t.key, body={"subject": f"{i}"}), range(12)))
+            results = list(
+                pool.map(lambda i: call("POST", "/v1/tickets", key=t.key, body={"subject": f"{i}"}), range(12))
+            )
         assert sorted(r.status for r in results) == [201] * 5 + [403] * 7
         assert _counts(aws, t.tenant_id)["total"] == 5
 
@@ -175,8 +192,19 @@ class TestPatch:
 
     def test_given_a_stale_if_match_then_412_and_nothing_changes(self, aws, tenant):
         t = _create(tenant.key)
-        assert call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"priority": "high"}, headers={"if-match": '"1"'}).status == 200
-        r = call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"priority": "low"}, headers={"if-match": '"1"'})
+        assert (
+            call(
+                "PATCH",
+                f"/v1/tickets/{t['id']}",
+                key=tenant.key,
+                body={"priority": "high"},
+                headers={"if-match": '"1"'},
+            ).status
+            == 200
+        )
+        r = call(
+            "PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"priority": "low"}, headers={"if-match": '"1"'}
+        )
         assert r.status == 412 and r.json["code"] == "PRECONDITION_FAILED"
         got = call("GET", f"/v1/tickets/{t['id']}", key=tenant.key).json
         assert got["priority"] == "high" and got["version"] == 2
@@ -206,16 +234,30 @@ class TestPatch:
 
     def test_given_concurrent_patches_without_if_match_then_no_field_update_is_lost(self, aws, tenant):
         t = _create(tenant.key)
-        fields = [{"priority": "high"}, {"category": "billing"}, {"description": "d"}, {"tags": ["x"]},
-                  {"dueAt": "2027-01-01T00:00:00Z"}, {"status": "pending"}]
+        fields = [
+            {"priority": "high"},
+            {"category": "billing"},
+            {"description": "d"},
+            {"tags": ["x"]},
+            {"dueAt": "2027-01-01T00:00:00Z"},
+            {"status": "pending"},
+        ]
         with ThreadPoolExecutor(6) as pool:
             results = list(pool.map(lambda b: call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body=b), fields))
         assert all(r.status == 200 for r in results)
         got = call("GET", f"/v1/tickets/{t['id']}", key=tenant.key).json
-        assert (got["priority"], got["category"], got["description"], got["tags"], got["status"]) == ("high", "billing", "d", ["x"], "pending")
+        assert (got["priority"], got["category"], got["description"], got["tags"], got["status"]) == (
+            "high",
+            "billing",
+            "d",
+            ["x"],
+            "pending",
+        )
         assert got["version"] == 7
 
-    def test_given_another_tenants_ticket_when_patched_or_deleted_then_404_and_untouched(self, aws, tenant, other_tenant):
+    def test_given_another_tenants_ticket_when_patched_or_deleted_then_404_and_untouched(
+        self, aws, tenant, other_tenant
+    ):
         theirs = _create(other_tenant.key)
         before = items(aws, f"TENANT#{other_tenant.tenant_id}")
         assert call("PATCH", f"/v1/tickets/{theirs['id']}", key=tenant.key, body={"subject": "x"}).status == 404

@@ -89,7 +89,8 @@ def _precheck(event: dict[str, Any], scope: str, query_params: frozenset[str]) -
     unknown = sorted(set(event.get("queryStringParameters") or {}) - query_params)
     if unknown:
         raise ValidationFailed(
-            f"unknown query parameter: {', '.join(unknown)}", [FieldError(name, "unknown query parameter") for name in unknown]
+            f"unknown query parameter: {', '.join(unknown)}",
+            [FieldError(name, "unknown query parameter") for name in unknown],
         )
     return found
 

@@ -47,7 +47,9 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def from_validation(errors: list[dict[str, Any]], request_id: str | None) -> tuple[int, str]:
     if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
-        return 400, problem_body(400, "INVALID_JSON", "Malformed JSON body", "the body is not valid JSON", [], request_id)
+        return 400, problem_body(
+            400, "INVALID_JSON", "Malformed JSON body", "the body is not valid JSON", [], request_id
+        )
     fields = []
     for e in errors:
         message = "unknown field" if e.get("type") == "extra_forbidden" else str(e.get("msg", "invalid"))

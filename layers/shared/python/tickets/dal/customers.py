@@ -55,7 +55,11 @@ def _transact(items: list[dict[str, Any]], duplicate_at: int | None) -> None:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
         reasons = condition_failed_reasons(exc)
-        if duplicate_at is not None and len(reasons) > duplicate_at and reasons[duplicate_at] == "ConditionalCheckFailed":
+        if (
+            duplicate_at is not None
+            and len(reasons) > duplicate_at
+            and reasons[duplicate_at] == "ConditionalCheckFailed"
+        ):
             raise Conflict("a customer with this externalId already exists") from exc
         if "ConditionalCheckFailed" in reasons:
             raise VersionConflict from exc
@@ -113,7 +117,9 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
     items: list[dict[str, Any]] = [put]
     duplicate_at = None
     if new["externalId"] != old["externalId"]:
-        items.append({"Delete": {"TableName": table(), "Key": serialize(keys.customer_external(tenant_id, old["externalId"]))}})
+        items.append(
+            {"Delete": {"TableName": table(), "Key": serialize(keys.customer_external(tenant_id, old["externalId"]))}}
+        )
         items.append(
             {
                 "Put": {
@@ -137,11 +143,18 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
                     "Delete": {
                         "TableName": table(),
                         "Key": serialize(keys.customer(tenant_id, old["id"])),
-                        "ConditionExpression": "attribute_exists(PK) AND (attribute_not_exists(ticketCount) OR ticketCount = :z)",
+                        "ConditionExpression": (
+                            "attribute_exists(PK) AND (attribute_not_exists(ticketCount) OR ticketCount = :z)"
+                        ),
                         "ExpressionAttributeValues": {":z": value(0)},
                     }
                 },
-                {"Delete": {"TableName": table(), "Key": serialize(keys.customer_external(tenant_id, old["externalId"]))}},
+                {
+                    "Delete": {
+                        "TableName": table(),
+                        "Key": serialize(keys.customer_external(tenant_id, old["externalId"])),
+                    }
+                },
                 _count(tenant_id, -1),
             ],
             duplicate_at=None,

@@ -82,8 +82,8 @@ def release_quota(tenant_id: str, month: str) -> None:
 
 
 def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], created_at: str, hint: str) -> None:
-    lookup = {**keys.api_key_lookup(key_hash), "type": "apikey", "tenantId": tenant_id, "keyId": key_id}
-    meta = {
+    lookup: dict[str, Any] = {**keys.api_key_lookup(key_hash), "type": "apikey", "tenantId": tenant_id, "keyId": key_id}
+    meta: dict[str, Any] = {
         **keys.api_key_meta(tenant_id, key_id),
         "type": "apikeymeta",
         "tenantId": tenant_id,
@@ -102,7 +102,13 @@ def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], c
                     "ConditionExpression": "attribute_exists(PK)",
                 }
             },
-            {"Put": {"TableName": table(), "Item": serialize(lookup), "ConditionExpression": "attribute_not_exists(PK)"}},
+            {
+                "Put": {
+                    "TableName": table(),
+                    "Item": serialize(lookup),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
             {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
     )

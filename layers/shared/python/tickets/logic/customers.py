@@ -79,8 +79,13 @@ def list_customers(tenant_id: str, q: CustomerListQuery) -> dict[str, Any]:
         snap = dal.get_by_external_id(tenant_id, q.externalId)
         found = dal.get(tenant_id, snap["id"]) if snap else None
         rows = [_shape(found)] if found else []
-        return {"data": rows[q.offset : q.offset + q.limit], "total": len(rows), "limit": q.limit,
-                "offset": q.offset, "nextCursor": None}
+        return {
+            "data": rows[q.offset : q.offset + q.limit],
+            "total": len(rows),
+            "limit": q.limit,
+            "offset": q.offset,
+            "nextCursor": None,
+        }
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.CUSTOMER_PREFIX, keys.CUSTOMER_PREFIX + "~")
     result = paging.page(tenant_id, plan, q)
     result["data"] = [_shape(c) for c in result["data"]]

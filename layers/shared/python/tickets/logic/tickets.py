@@ -10,6 +10,7 @@ from tickets.dal import customers as customers_dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as dal
+from tickets.dal.query import QueryPlan
 from tickets.errors import (
     FieldError,
     InvalidAssignee,
@@ -20,7 +21,6 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.dal.query import QueryPlan
 from tickets.logic import paging
 from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
@@ -123,8 +123,18 @@ def get_ticket(tenant_id: str, id_or_reference: str) -> dict[str, Any]:
 
 
 _NULLABLE = (
-    "description", "category", "customerId", "customer", "requester", "assigneeId", "assignee", "parentId",
-    "dedupeKey", "dueAt", "resolvedAt", "closedAt",
+    "description",
+    "category",
+    "customerId",
+    "customer",
+    "requester",
+    "assigneeId",
+    "assignee",
+    "parentId",
+    "dedupeKey",
+    "dueAt",
+    "resolvedAt",
+    "closedAt",
 )
 
 
@@ -234,7 +244,7 @@ def _ms(ts: str) -> int:
 def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
     """The filters the driving Query's key does not already apply, as one Python predicate."""
     checks = []
-    if q.status and not (plan.index == keys.BY_STATUS):
+    if q.status and plan.index != keys.BY_STATUS:
         wanted_status = set(q.status)
         checks.append(lambda t: t["status"] in wanted_status)
     if q.priority:
@@ -258,17 +268,26 @@ def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
         checks.append(lambda t: t["updatedAt"] >= q.updatedSince)
     if q.q:
         needle = q.q.casefold()
-        checks.append(
-            lambda t: needle in t["subject"].casefold() or needle in (t.get("description") or "").casefold()
-        )
+        checks.append(lambda t: needle in t["subject"].casefold() or needle in (t.get("description") or "").casefold())
     if not checks:
         return None
     return lambda t: all(check(t) for check in checks)
 
 
 _PROJECTION = [
-    "PK", "SK", "id", "status", "priority", "customerId", "assigneeId", "tags", "category",
-    "createdAt", "updatedAt", "subject", "description",
+    "PK",
+    "SK",
+    "id",
+    "status",
+    "priority",
+    "customerId",
+    "assigneeId",
+    "tags",
+    "category",
+    "createdAt",
+    "updatedAt",
+    "subject",
+    "description",
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
@@ -43,17 +43,6 @@ class InputModel(BaseModel):
 
 class OutputModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
-
-
-T = TypeVar("T")
-
-
-class Page(OutputModel, Generic[T]):
-    data: list[T]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
 
 
 class PageQuery(InputModel):
