@@ -25,7 +25,7 @@ _TIME, _EPOCH_MS = "25/Apr/2026:10:00:00 +0000", 1777111200000
 # Per function folder: the concrete path values, query string and body of its sample request.
 SAMPLES: dict[str, dict[str, Any]] = {
     "list_tickets": {"query": {"status": "new,open", "priority": "high", "limit": "20", "sort": "-createdAt"}},
-    "get_ticket": {"params": {"idOrReference": "INV-1042"}},
+    "get_ticket": {"params": {"id": "INV-1042"}},
     "create_ticket": {
         "body": {
             "subject": "Checkout fails with error 502",

@@ -1,4 +1,4 @@
-"""GET /v1/tickets/{idOrReference}: one ticket, by id or by reference (e.g. INV-1042)."""
+"""GET /v1/tickets/{id}: one ticket, by id or by reference (e.g. INV-1042)."""
 
 from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id, ticket_headers
 from tickets.logic.tickets import get_ticket as get_logic

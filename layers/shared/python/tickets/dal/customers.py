@@ -101,7 +101,9 @@ def ticket_count(tenant_id: str, customer_id: str) -> int:
 
 def get_by_external_id(tenant_id: str, external_id: str) -> dict[str, Any] | None:
     """The customer snapshot {id, externalId, name, email} for an externalId, in one GetItem."""
-    resp = ddb().get_item(TableName=table(), Key=serialize(keys.customer_external(tenant_id, external_id)))
+    resp = ddb().get_item(
+        TableName=table(), Key=serialize(keys.customer_external(tenant_id, external_id)), ConsistentRead=True
+    )
     return deserialize(resp["Item"])["customer"] if "Item" in resp else None
 
 

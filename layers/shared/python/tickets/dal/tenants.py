@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import keys
-from tickets.dal.client import ddb, deserialize, serialize, table, value
+from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, table, value
 from tickets.errors import Conflict, NotFound, PlanLimitReached
 
 
@@ -36,7 +36,8 @@ def get_tenant(tenant_id: str) -> dict[str, Any] | None:
 
 
 def get_counts(tenant_id: str) -> dict[str, Any]:
-    resp = ddb().get_item(TableName=table(), Key=serialize(keys.counts(tenant_id)))
+    # Consistent: list totals must include a write that has just been acknowledged.
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.counts(tenant_id)), ConsistentRead=True)
     return deserialize(resp.get("Item", {}))
 
 
@@ -93,8 +94,7 @@ def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], c
         "createdAt": created_at,
     }
     lookup["scopes"] = meta["scopes"] = scopes
-    ddb().transact_write_items(
-        TransactItems=[
+    items = [
             {
                 "ConditionCheck": {
                     "TableName": table(),
@@ -110,8 +110,16 @@ def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], c
                 }
             },
             {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
-        ]
-    )
+    ]
+    try:
+        ddb().transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "TransactionCanceledException":
+            reasons = condition_failed_reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise NotFound(f"no tenant {tenant_id}") from exc
+            raise Conflict("this API key already exists") from exc
+        raise
 
 
 def get_api_key_by_hash(key_hash: str) -> dict[str, Any] | None:

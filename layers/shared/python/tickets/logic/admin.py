@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 
@@ -13,6 +14,7 @@ from tickets.models.tenants import SCOPES, TenantCreate
 from tickets.timeutil import now_iso
 
 KEY_PREFIX = "tk_"
+KEY_RE = re.compile(r"^tk_[A-Za-z0-9_-]{32,128}$")
 
 
 def hash_key(raw_key: str) -> str:
@@ -40,7 +42,7 @@ def create_api_key(tenant_id: str, scopes: list[str], raw_key: str | None = None
             [FieldError("scopes", f"allowed: {', '.join(SCOPES)}")],
         )
     key = raw_key or KEY_PREFIX + secrets.token_urlsafe(32)
-    if not key.startswith(KEY_PREFIX) or len(key) < len(KEY_PREFIX) + 32:
+    if not KEY_RE.match(key):
         raise ValidationFailed("an API key is tk_ followed by at least 32 characters", [FieldError("key", "format")])
     key_id = "key_" + ids.new_id()
     created = now_iso()

@@ -45,7 +45,11 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+# Offset paging reads and discards `offset` items (DynamoDB has no OFFSET); past this depth use the cursor.
+MAX_OFFSET = 10_000
+
+
 class PageQuery(InputModel):
     limit: int = Field(default=50, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     cursor: str | None = Field(default=None, max_length=2048)
