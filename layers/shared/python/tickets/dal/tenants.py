@@ -95,21 +95,21 @@ def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], c
     }
     lookup["scopes"] = meta["scopes"] = scopes
     items = [
-            {
-                "ConditionCheck": {
-                    "TableName": table(),
-                    "Key": serialize(keys.tenant(tenant_id)),
-                    "ConditionExpression": "attribute_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": table(),
-                    "Item": serialize(lookup),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
+        {
+            "ConditionCheck": {
+                "TableName": table(),
+                "Key": serialize(keys.tenant(tenant_id)),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        },
+        {
+            "Put": {
+                "TableName": table(),
+                "Item": serialize(lookup),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
     ]
     try:
         ddb().transact_write_items(TransactItems=items)

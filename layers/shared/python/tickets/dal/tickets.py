@@ -205,3 +205,74 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
     if old.get("customerId"):
         txn.add(_customer_count(tenant_id, old["customerId"], -1))
     txn.commit()
+
+
+class UpdateRefused(Exception):
+    """The conditional update did not apply; `current` is the stored item (None if there is none)."""
+
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("conditional update refused")
+        self.current = current
+
+
+def update_fields(
+    tenant_id: str,
+    ticket_id: str,
+    changes: dict[str, Any],
+    *,
+    updated_at: str,
+    versions: list[int] | None,
+    closed_status: str,
+) -> dict[str, Any]:
+    """Apply plain field changes in one conditional UpdateItem and return the new ticket.
+
+    Only for fields that no counter, index partition or reference depends on. The condition refuses
+    a missing ticket, a closed one, an If-Match mismatch (`versions`) and a change that changes nothing;
+    the refusal carries the stored item so the caller can tell which it was without another read.
+    """
+    names: dict[str, str] = {"#status": "status", "#version": "version", "#updatedAt": "updatedAt"}
+    values: dict[str, Any] = {
+        ":closed": value(closed_status),
+        ":one": value(1),
+        ":now": value(updated_at),
+        ":gsi4": value(f"{updated_at}#{ticket_id}"),
+    }
+    sets = ["#version = #version + :one", "#updatedAt = :now", "GSI4SK = :gsi4"]
+    removes, differs = [], []
+    for i, (field, new) in enumerate(sorted(changes.items())):
+        names[f"#f{i}"] = field
+        if new is None:
+            removes.append(f"#f{i}")
+            differs.append(f"attribute_exists(#f{i})")
+        else:
+            values[f":f{i}"] = value(new)
+            sets.append(f"#f{i} = :f{i}")
+            differs.append(f"(attribute_not_exists(#f{i}) OR #f{i} <> :f{i})")
+    changed = differs[0] if len(differs) == 1 else "(" + " OR ".join(differs) + ")"
+    condition = f"attribute_exists(PK) AND #status <> :closed AND {changed}"
+    if versions is not None:
+        placeholders = []
+        for i, v in enumerate(versions):
+            values[f":v{i}"] = value(v)
+            placeholders.append(f":v{i}")
+        condition += (
+            f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
+        )
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    try:
+        resp = ddb().update_item(
+            TableName=table(),
+            Key=serialize(keys.ticket(tenant_id, ticket_id)),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        old = exc.response.get("Item")
+        raise UpdateRefused(from_item(old) if old else None) from exc
+    return from_item(resp["Attributes"])

@@ -150,21 +150,57 @@ def _load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
     return _shape(found)
 
 
-def _check_if_match(ticket: dict[str, Any], if_match: str | None) -> None:
+def _if_match_versions(if_match: str | None) -> list[int] | None:
+    """The versions an If-Match header accepts; None when any version will do (absent or `*`)."""
     if if_match is None:
-        return
-    wanted = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
-    if "*" not in wanted and str(ticket["version"]) not in wanted:
-        raise PreconditionFailed(f"ticket is at version {ticket['version']}, If-Match was {if_match}")
+        return None
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")}
+    if "*" in tags:
+        return None
+    return sorted({int(t) for t in tags if t.isdigit() and len(t) <= 15})
+
+
+def _check_if_match(ticket: dict[str, Any], versions: list[int] | None) -> None:
+    if versions is not None and ticket["version"] not in versions:
+        raise PreconditionFailed(f"the ticket is at version {ticket['version']}; If-Match does not match it")
+
+
+# Fields that counters, index partitions, snapshots or status timestamps depend on: a patch touching
+# one of them is read, recomputed and written back in a transaction. Any other patch is one UpdateItem.
+_STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId"})
+
+
+def _update_plain(
+    tenant_id: str, ticket_id: str, changes: dict[str, Any], versions: list[int] | None
+) -> dict[str, Any]:
+    if not ids.is_ulid(ticket_id):
+        raise NotFound(f"no ticket {ticket_id}")
+    try:
+        return _shape(
+            dal.update_fields(
+                tenant_id, ticket_id, changes, updated_at=iso(now()), versions=versions, closed_status=Status.CLOSED
+            )
+        )
+    except dal.UpdateRefused as refused:
+        if refused.current is None:
+            raise NotFound(f"no ticket {ticket_id}") from None
+        current = _shape(refused.current)
+        _check_if_match(current, versions)
+        if current["status"] == Status.CLOSED:
+            raise TicketClosed(f"ticket {current['reference']} is closed") from None
+        return current  # the patch changes nothing: no new version, no event
 
 
 def update_ticket(tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: str | None) -> dict[str, Any]:
     changes = patch.changes()
+    versions = _if_match_versions(if_match)
     if changes.get("parentId") == ticket_id:
         raise ValidationFailed("a ticket cannot be its own parent", [FieldError("parentId", "self reference")])
+    if changes and not (_STRUCTURAL & changes.keys()):
+        return _update_plain(tenant_id, ticket_id, changes, versions)
     for _ in range(WRITE_RETRIES):
         old = _load(tenant_id, ticket_id)
-        _check_if_match(old, if_match)
+        _check_if_match(old, versions)
         if old["status"] == Status.CLOSED:
             raise TicketClosed(f"ticket {old['reference']} is closed")
         new = {**old, **changes}
@@ -190,7 +226,7 @@ def update_ticket(tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: 
         try:
             dal.replace(tenant_id, old, new)
         except dal.VersionConflict:
-            if if_match is not None:
+            if versions is not None:
                 raise PreconditionFailed("the ticket changed while this request was applied") from None
             continue
         return new
