@@ -1,0 +1,539 @@
+"""A Docker-free local stack: moto in-process, and template.yaml's functions run in-process behind an HTTP gateway.
+
+    python -m tools.devstack        (what `make dev` runs)
+
+Everything comes from template.yaml: the table (tools.template.create_table), the routes (each function's
+HttpApi events), and each function's environment (Globals + its own Environment). State is in memory and is
+gone when the process stops.
+
+Lambda semantics that matter for correctness are kept:
+- a function "container" (its own import of functions/<name>/app.py) handles one event at a time; concurrent
+  requests to the same function get more containers, as Lambda scales out;
+- environment variables are process-global here, so a handler only runs while the environment it was
+  configured with is in place (see EnvGate);
+- DynamoDB operations are atomic per request, as in AWS (moto itself is not thread-safe, see _Atomic).
+
+Event sources other than HttpApi (DynamoDB streams, SQS) get pollers registered in POLLERS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from tools import template
+from tools.events import FakeContext, http_event
+
+HOST = "127.0.0.1"
+TABLE_NAME = "tickets-local"
+OPENAPI_FILE = template.ROOT / "docs" / "openapi.json"
+PROBLEM_JSON = "application/problem+json"
+
+# Handlers talk to moto through boto3's standard configuration, exactly as they would talk to AWS.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+SWAGGER_HTML = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Tickets API (local)</title>
+  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin></script>
+  <script>
+    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});
+  </script>
+</body>
+</html>
+"""
+
+
+def problem(status: int, code: str, title: str, detail: str, request_id: str | None = None) -> dict[str, Any]:
+    """A problem+json Lambda-style response for errors raised by the gateway itself (not by a function)."""
+    body = {
+        "type": f"urn:tickets:problem:{code.lower().replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [],
+        "requestId": request_id,
+    }
+    return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": json.dumps(body)}
+
+
+class _Atomic:
+    """WSGI wrapper that runs one moto request at a time.
+
+    DynamoDB evaluates each request's conditions and writes atomically; moto does not lock, so two racing
+    `SET seq = seq + 1` updates could both read the same value. Serialising requests restores the guarantee.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def _speed_up_moto_transactions() -> None:
+    """Take moto's TransactWriteItems rollback snapshot once per table instead of once per item.
+
+    moto deep-copies the whole table for every item of a transaction (all copies are taken before anything is
+    written, so they are identical); with four items per ticket create that made creates slow down linearly
+    with the table size. One copy per table per call gives the same rollback at a quarter of the cost.
+    """
+    import copy
+
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend.transact_write_items, "_devstack", False):
+        return
+    original = models.DynamoDBBackend.transact_write_items
+
+    class _OncePerTable:
+        def __init__(self) -> None:
+            self.memo: dict[int, Any] = {}
+
+        def deepcopy(self, obj: Any, *args: Any) -> Any:
+            if not isinstance(obj, models.Table):
+                return copy.deepcopy(obj, *args)
+            if id(obj) not in self.memo:
+                self.memo[id(obj)] = copy.deepcopy(obj, *args)
+            return self.memo[id(obj)]
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        # Safe to swap the module global: _Atomic runs one moto request at a time.
+        models.copy = _OncePerTable()  # type: ignore[assignment]
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = copy
+
+    transact_write_items._devstack = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class EnvGate:
+    """Lets a handler run only while its function's environment is the process environment.
+
+    Functions that share an environment (today: all of them, via Globals) run fully concurrently; a function
+    with a different environment waits until running handlers are done, then switches it. Switching also
+    drops the cached settings and DynamoDB client, which are built from the environment.
+    """
+
+    def __init__(self, refs: dict[str, str]) -> None:
+        self.refs = refs
+        self._cond = threading.Condition()
+        self._current: frozenset[tuple[str, str]] | None = None
+        self._active = 0
+
+    def _profile(self, fn: template.Function) -> frozenset[tuple[str, str]]:
+        return frozenset(template.resolve_env(fn.environment, {**template.parameter_defaults(), **self.refs}).items())
+
+    def acquire(self, fn: template.Function) -> None:
+        wanted = self._profile(fn)
+        with self._cond:
+            while self._active and self._current != wanted:
+                self._cond.wait()
+            if self._current != wanted:
+                template.apply_env(fn, self.refs)
+                _reset_env_caches()
+                self._current = wanted
+            self._active += 1
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+
+def _reset_env_caches() -> None:
+    from tickets.config import settings
+    from tickets.dal.client import ddb
+
+    settings.cache_clear()
+    ddb.cache_clear()
+    ddb()  # boto3 client creation is not thread-safe: build it now, while no handler runs
+
+
+class Poller(Protocol):
+    """An emulated event source (DynamoDB stream, SQS queue) that invokes a function through the stack."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+# Event source type in template.yaml -> factory(stack, function, event name, event properties).
+POLLERS: dict[str, Callable[[LocalStack, template.Function, str, dict[str, Any]], Poller]] = {}
+
+
+class LocalStack:
+    """moto + the template's functions + an HTTP gateway, in one process."""
+
+    def __init__(
+        self,
+        *,
+        port: int = 3000,
+        aws_port: int = 4566,
+        host: str = HOST,
+        table_name: str = TABLE_NAME,
+        api_key: str | None = None,
+        access_log: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.aws_port = aws_port
+        self.table_name = table_name
+        self.api_key = api_key
+        self.access_log = access_log
+        self.demo_tenant_id: str | None = None
+        self.functions = template.functions()
+        self.pollers: list[Poller] = []
+        self.unemulated: list[str] = []
+        self._env = EnvGate({"Table": table_name})
+        self._idle: dict[str, list[Callable[..., Any]]] = {name: [] for name in self.functions}
+        self._containers: dict[str, int] = dict.fromkeys(self.functions, 0)
+        self._pool_lock = threading.Lock()
+        self._import_lock = threading.Lock()
+        self._moto: Any = None
+        self._gateway: ThreadingHTTPServer | None = None
+        self._gateway_thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    def start(self) -> LocalStack:
+        self._start_moto()
+        self._create_table()
+        self._warm_up()
+        self._create_demo_tenant()
+        self._start_gateway()
+        self._start_pollers()
+        return self
+
+    def stop(self) -> None:
+        for poller in reversed(self.pollers):
+            poller.stop()
+        if self._gateway:
+            self._gateway.shutdown()
+            self._gateway.server_close()
+        if self._moto:
+            self._moto.stop()
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        if str(template.SHARED_LAYER) not in sys.path:  # the shared layer, as Lambda mounts it under /opt/python
+            sys.path.insert(0, str(template.SHARED_LAYER))
+
+        for key, val in FAKE_AWS_ENV.items():
+            os.environ[key] = val
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+        os.environ["NO_PROXY"] = os.environ["no_proxy"] = no_proxy
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        server = self._moto._server
+        server.app = _Atomic(server.app)
+        _speed_up_moto_transactions()
+        self.aws_port = self._moto.get_host_and_port()[1]
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+        # What tools.admin (and anything else run from this process) uses.
+        os.environ["TABLE_NAME"] = self.table_name
+        _reset_env_caches()  # settings and the DynamoDB client are cached: build them from this environment
+        # Many handler threads share one boto3 client; its pool is sized for one request per container.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+
+    def _create_table(self) -> None:
+        import boto3
+
+        template.create_table(boto3.client("dynamodb"), self.table_name)
+
+    def _warm_up(self) -> None:
+        """Cold-start one container per function now, so that import errors show up at once."""
+        for fn in self.functions.values():
+            self._env.acquire(fn)
+            try:
+                self._idle[fn.name].append(self._new_container(fn))
+            except Exception:
+                print(f"warning: {fn.name} failed to load:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+            finally:
+                self._env.release()
+
+    def _create_demo_tenant(self) -> None:
+        from tickets.logic import admin
+        from tickets.models.tenants import SCOPES, TenantCreate
+
+        tenant = admin.create_tenant(TenantCreate(name="Demo", ticketPrefix="DEMO"))
+        self.demo_tenant_id = tenant["id"]
+        self.api_key = admin.create_api_key(tenant["id"], list(SCOPES), raw_key=self.api_key)["key"]
+
+    def _start_gateway(self) -> None:
+        stack = self
+
+        class Handler(_GatewayHandler):
+            pass
+
+        Handler.stack = stack
+        self._gateway = _Server((self.host, self.port), Handler)
+        self.port = self._gateway.server_address[1]
+        self._gateway_thread = threading.Thread(
+            target=self._gateway.serve_forever, kwargs={"poll_interval": 0.1}, name="gateway", daemon=True
+        )
+        self._gateway_thread.start()
+
+    def _start_pollers(self) -> None:
+        for fn in self.functions.values():
+            for name, ev in fn.events.items():
+                if ev["Type"] == "HttpApi":
+                    continue
+                factory = POLLERS.get(ev["Type"])
+                if factory is None:
+                    self.unemulated.append(f"{fn.name}.{name} ({ev['Type']})")
+                    continue
+                poller = factory(self, fn, name, ev.get("Properties") or {})
+                poller.start()
+                self.pollers.append(poller)
+
+    # ------------------------------------------------------------------ invoking functions
+
+    def _new_container(self, fn: template.Function) -> Callable[..., Any]:
+        """A fresh import of the function's module: its own resolver app and module state, like a new container."""
+        with self._import_lock:
+            if self._containers[fn.name] == 0:
+                handler = template.load_handler(fn)
+            else:
+                saved = sys.modules.pop(fn.module_name, None)
+                try:
+                    handler = template.load_handler(fn)
+                finally:
+                    module = sys.modules.pop(fn.module_name, None)
+                    if saved is not None:
+                        sys.modules[fn.module_name] = saved
+                    if module is not None:
+                        sys.modules[f"{fn.module_name}__{self._containers[fn.name]}"] = module
+            self._containers[fn.name] += 1
+            return handler
+
+    def invoke(self, fn: template.Function | str, event: dict[str, Any]) -> Any:
+        """Run one event through a function, as Lambda would: one event per container at a time."""
+        if isinstance(fn, str):
+            fn = self.functions[fn]
+        self._env.acquire(fn)
+        try:
+            with self._pool_lock:
+                handler = self._idle[fn.name].pop() if self._idle[fn.name] else None
+            if handler is None:
+                handler = self._new_container(fn)
+            try:
+                return handler(event, FakeContext(fn.name))
+            finally:
+                with self._pool_lock:
+                    self._idle[fn.name].append(handler)
+        finally:
+            self._env.release()
+
+    def route(self, method: str, path: str) -> tuple[template.Function, template.Route, dict[str, str]] | None:
+        for fn in self.functions.values():
+            for route in fn.routes:
+                params = route.match(method, path)
+                if params is not None:
+                    return fn, route, params
+        return None
+
+    def handle_http(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """One HTTP request through API Gateway (HTTP API, payload v2.0) semantics; returns a Lambda-style response."""
+        found = self.route(method, path)
+        if found is None:
+            return problem(404, "NOT_FOUND", "Not found", f"no route for {method} {path}")
+        fn, route, params = found
+        event = http_event(
+            method, path, route_path=route.path, path_params=params, headers=headers, query=query, body=body
+        )
+        request_id = event["requestContext"]["requestId"]
+        try:
+            result = self.invoke(fn, event)
+        except Exception:
+            print(f"{fn.name} raised:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+            return problem(500, "INTERNAL", "Internal error", "the function failed", request_id)
+        if not (isinstance(result, dict) and "statusCode" in result):
+            # HTTP API v2 treats any other return value as a 200 JSON body.
+            return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(result)}
+        return result
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class _GatewayHandler(BaseHTTPRequestHandler):
+    stack: LocalStack
+    protocol_version = "HTTP/1.1"
+    server_version = "tickets-devstack"
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.command == "GET" and path in ("/openapi.json", "/docs", "/"):
+            result = self._static(path)
+        else:
+            headers: dict[str, str] = {}
+            for key, val in self.headers.items():
+                k = key.lower()
+                headers[k] = f"{headers[k]},{val}" if k in headers else val  # as API Gateway joins repeats
+            result = self.stack.handle_http(self.command, path, query, headers, body)
+        self._respond(result)
+        if self.stack.access_log:
+            ms = (time.monotonic() - started) * 1000
+            print(f"{self.command} {self.path} -> {result['statusCode']} ({ms:.0f} ms)", file=sys.stderr, flush=True)
+
+    def _static(self, path: str) -> dict[str, Any]:
+        if path == "/":
+            return {"statusCode": 302, "headers": {"Location": "/docs"}, "body": ""}
+        if path == "/docs":
+            return {"statusCode": 200, "headers": {"Content-Type": "text/html; charset=utf-8"}, "body": SWAGGER_HTML}
+        if not OPENAPI_FILE.exists():
+            return problem(404, "NOT_FOUND", "Not found", "docs/openapi.json has not been generated (make openapi)")
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": OPENAPI_FILE.read_text()}
+
+    def _respond(self, result: dict[str, Any]) -> None:
+        import base64
+
+        raw = result.get("body") or ""
+        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        self.send_response(int(result["statusCode"]))
+        sent = set()
+        for key, val in (result.get("headers") or {}).items():
+            if key.lower() in ("content-length", "connection", "transfer-encoding"):
+                continue
+            self.send_header(key, str(val))
+            sent.add(key.lower())
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            for val in values:
+                self.send_header(key, str(val))
+        for cookie in result.get("cookies") or ():
+            self.send_header("Set-Cookie", cookie)
+        if payload and "content-type" not in sent:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # _handle prints one line per request instead
+
+
+def start_stack(
+    port: int = 0, aws_port: int = 0, *, api_key: str | None = None, access_log: bool = False
+) -> LocalStack:
+    """Start a stack (port 0: any free port) and return it; `stack.port`, `stack.aws_port`, `stack.api_key`."""
+    return LocalStack(port=port, aws_port=aws_port, api_key=api_key, access_log=access_log).start()
+
+
+def _banner(stack: LocalStack, seconds: float) -> str:
+    fn_count = len(stack.functions)
+    lines = [
+        f"Local stack ready in {seconds:.1f} s: moto + {fn_count} functions from template.yaml (in-memory state)",
+        f"Base URL: {stack.base_url}/v1",
+        f"Docs: {stack.base_url}/docs  (OpenAPI: {stack.base_url}/openapi.json)",
+        f"Demo tenant: {stack.demo_tenant_id} (Demo, prefix DEMO)",
+        f"API key: {stack.api_key}",
+        f"AWS_ENDPOINT_URL={stack.aws_endpoint_url}",
+        f"TABLE_NAME={stack.table_name}",
+        f"Admin: AWS_ENDPOINT_URL={stack.aws_endpoint_url} TABLE_NAME={stack.table_name} "
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 "
+        "make admin ARGS='tenant create --name Acme --prefix ACME'",
+        f"Try: curl -s -H 'X-API-Key: {stack.api_key}' {stack.base_url}/v1/tickets",
+        f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
+        f"""-d '{{"subject": "Printer on fire"}}' {stack.base_url}/v1/tickets""",
+    ]
+    if stack.unemulated:
+        lines.append("Not emulated yet: " + ", ".join(stack.unemulated))
+    lines.append("Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    started = time.monotonic()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stack = LocalStack(
+        port=int(os.environ.get("PORT", "3000")),
+        aws_port=int(os.environ.get("LOCAL_AWS_PORT", "4566")),
+        api_key=os.environ.get("DEV_API_KEY") or None,
+    )
+    try:
+        stack.start()
+    except OSError as exc:
+        print(f"devstack: cannot start: {exc} (set PORT / LOCAL_AWS_PORT to free ports)", file=sys.stderr)
+        stack.stop()
+        return 1
+    except Exception as exc:
+        print(f"devstack: cannot start: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(_banner(stack, time.monotonic() - started), flush=True)
+    stop.wait()  # signal handlers run in the main thread and interrupt the wait
+    print("Stopping...", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
