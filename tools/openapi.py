@@ -71,17 +71,19 @@ ERRORS = {
     "409": "Conflict (CONFLICT, TICKET_CLOSED)",
     "412": "If-Match does not equal the current version (PRECONDITION_FAILED)",
     "413": "Body larger than 256 KB (PAYLOAD_TOO_LARGE)",
+    "415": "The body is not application/json (UNSUPPORTED_MEDIA_TYPE)",
+    "503": "Throttled by AWS after retries (SERVICE_UNAVAILABLE, with Retry-After)",
 }
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 _PLACEHOLDER = re.compile(r"\{([^}/]+)\}")
 
 
 def _error_codes(method: str, path: str) -> list[str]:
-    codes = ["400", "401", "403"]
+    codes = ["400", "401", "403", "503"]
     if "{" in path:
         codes.append("404")
     if method in ("post", "patch"):
-        codes.append("413")
+        codes += ["413", "415"]
         if not path.startswith("/v1/tickets") or method == "patch":
             codes.append("409")  # duplicate externalId / tag name; closed ticket
     if method == "patch" and path.startswith("/v1/tickets/"):

@@ -66,3 +66,20 @@ class TestScopes:
         with_scope = make_tenant("YES", scopes=[scope])
         r = call(method, path, key=with_scope.key, body={} if method in ("POST", "PATCH") else None)
         assert r.status != 403
+
+
+class TestMediaType:
+    @pytest.mark.parametrize(
+        "content_type",
+        ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data", "application/merge-patch+json"],
+    )
+    def test_given_a_non_json_content_type_then_415_and_nothing_written(self, aws, tenant, content_type):
+        r = call("POST", "/v1/tickets", key=tenant.key, body='{"subject": "x"}', headers={"content-type": content_type})
+        assert r.status == 415 and r.json["code"] == "UNSUPPORTED_MEDIA_TYPE"
+        assert call("GET", "/v1/tickets", key=tenant.key).json["total"] == 0
+
+    @pytest.mark.parametrize("content_type", [None, "application/json; charset=utf-8", "Application/JSON"])
+    def test_given_json_or_no_content_type_then_the_body_is_read_as_json(self, aws, tenant, content_type):
+        headers = {"content-type": content_type} if content_type else {}
+        r = call("POST", "/v1/tickets", key=tenant.key, body='{"subject": "x"}', headers=headers)
+        assert r.status == 201, r.body

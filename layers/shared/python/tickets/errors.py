@@ -84,5 +84,9 @@ class PayloadTooLarge(DomainError):
     status, code, title = 413, "PAYLOAD_TOO_LARGE", "Payload too large"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code, title = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"
+
+
 class ServiceUnavailable(DomainError):
     status, code, title = 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable"

@@ -20,7 +20,14 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from tickets.api import auth, problems
-from tickets.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from tickets.errors import (
+    DomainError,
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from tickets.models.tenants import Principal
 
 logger = Logger()
@@ -84,8 +91,18 @@ def _precheck(event: dict[str, Any], scope: str, query_params: frozenset[str]) -
     body = event.get("body") or ""
     if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
         raise PayloadTooLarge("the body is larger than 256 KB")
-    found = auth.authenticate(event.get("headers") or {})
+    headers = event.get("headers") or {}
+    found = auth.authenticate(headers)
     auth.require_scope(found, scope)
+    if body:
+        given = next((k for k in headers if k.lower() == "content-type"), None)
+        media = str(headers[given] if given else JSON).split(";")[0].strip().lower()
+        if media != JSON:
+            # Without this, Powertools reads a form-encoded body as form fields and the errors make no sense.
+            raise UnsupportedMediaType(f"the body must be JSON (Content-Type: {JSON}), not {media}")
+        if given:
+            del headers[given]
+        headers["content-type"] = JSON  # absent or any letter case: the resolver expects this spelling
     unknown = sorted(set(event.get("queryStringParameters") or {}) - query_params)
     if unknown:
         raise ValidationFailed(
