@@ -11,7 +11,7 @@ Lambda semantics that matter for correctness are kept:
   requests to the same function get more containers, as Lambda scales out;
 - environment variables are process-global here, so a handler only runs while the environment it was
   configured with is in place (see EnvGate);
-- DynamoDB operations are atomic per request, as in AWS (moto itself is not thread-safe, see _Atomic).
+- DynamoDB operations are atomic per request, as in AWS (moto itself is not thread-safe, see tools/motolock.py).
 
 Event sources other than HttpApi (DynamoDB streams, SQS) get pollers registered in POLLERS.
 """
@@ -26,11 +26,11 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-from tools import template
+from tools import motolock, template
 from tools.events import FakeContext, http_event
 
 HOST = "127.0.0.1"
@@ -79,22 +79,6 @@ def problem(status: int, code: str, title: str, detail: str, request_id: str | N
     return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": json.dumps(body)}
 
 
-class _Atomic:
-    """WSGI wrapper that runs one moto request at a time.
-
-    DynamoDB evaluates each request's conditions and writes atomically; moto does not lock, so two racing
-    `SET seq = seq + 1` updates could both read the same value. Serialising requests restores the guarantee.
-    """
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        with self.lock:
-            return list(self.app(environ, start_response))
-
-
 def _speed_up_moto_transactions() -> None:
     """Take moto's TransactWriteItems rollback snapshot once per table instead of once per item.
 
@@ -122,7 +106,7 @@ def _speed_up_moto_transactions() -> None:
             return self.memo[id(obj)]
 
     def transact_write_items(self: Any, transact_items: Any) -> Any:
-        # Safe to swap the module global: _Atomic runs one moto request at a time.
+        # Safe to swap the module global: tools.motolock runs one moto action at a time.
         models.copy = _OncePerTable()  # type: ignore[assignment]
         try:
             return original(self, transact_items)
@@ -261,8 +245,7 @@ class LocalStack:
         os.environ["NO_PROXY"] = os.environ["no_proxy"] = no_proxy
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
-        server = self._moto._server
-        server.app = _Atomic(server.app)
+        motolock.install()
         _speed_up_moto_transactions()
         self.aws_port = self._moto.get_host_and_port()[1]
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
