@@ -106,27 +106,12 @@ class TenantKey:
     prefix: str
 
 
-ALL_SCOPES = [
-    "tickets:read",
-    "tickets:write",
-    "tickets:delete",
-    "tickets:status",
-    "tickets:bulk",
-    "customers:read",
-    "customers:write",
-    "agents:read",
-    "agents:write",
-    "webhooks:manage",
-    "keys:manage",
-]
-
-
 def make_tenant(prefix: str = "INV", scopes: list[str] | None = None, quota: int | None = None) -> TenantKey:
     from tickets.logic import admin
-    from tickets.models.tenants import TenantCreate
+    from tickets.models.tenants import SCOPES, TenantCreate
 
     tenant = admin.create_tenant(TenantCreate(name=f"{prefix} Corp", ticketPrefix=prefix, monthlyTicketQuota=quota))
-    key = admin.create_api_key(tenant["id"], scopes or ALL_SCOPES)["key"]
+    key = admin.create_api_key(tenant["id"], scopes or list(SCOPES))["key"]
     return TenantKey(tenant["id"], key, prefix)
 
 
