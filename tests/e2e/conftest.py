@@ -183,25 +183,19 @@ class Tenant:
     key: str
 
 
-ALL_SCOPES = (
-    "tickets:read", "tickets:write", "tickets:delete", "tickets:status", "tickets:bulk",
-    "customers:read", "customers:write", "agents:read", "agents:write", "webhooks:manage", "keys:manage",
-)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def make_tenant(stack: Stack) -> Any:
     """Create a tenant (and a key) in the running stack, as the admin CLI would."""
     counter = iter(range(1, 10_000))
 
-    def make(prefix: str = "E", scopes: tuple[str, ...] = ALL_SCOPES) -> Tenant:
+    def make(prefix: str = "E", scopes: tuple[str, ...] | None = None) -> Tenant:
         from tickets.logic import admin
-        from tickets.models.tenants import TenantCreate
+        from tickets.models.tenants import SCOPES, TenantCreate
 
         unique = f"{prefix}{next(counter)}"
         with _aimed_at(stack):
             tenant = admin.create_tenant(TenantCreate(name=f"{unique} Corp", ticketPrefix=unique))
-            key = admin.create_api_key(tenant["id"], list(scopes))["key"]
+            key = admin.create_api_key(tenant["id"], list(scopes or SCOPES))["key"]
         return Tenant(tenant["id"], unique, key)
 
     return make

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from tests.conftest import ALL_SCOPES, TABLE, call
+from tests.conftest import TABLE, call
+from tickets.models.tenants import SCOPES
 from tools import admin as cli
 
 
@@ -79,7 +80,7 @@ def test_given_scopes_all_when_key_create_then_the_key_has_every_scope_and_authe
 
     key = run(capsys, "key", "create", "--tenant", tenant["id"], "--scopes", "all")[1]
 
-    assert key["scopes"] == sorted(ALL_SCOPES)
+    assert key["scopes"] == sorted(SCOPES)
     resp = call("GET", "/v1/tickets", key=key["key"])
     assert resp.status == 200 and resp.json["total"] == 0
 
