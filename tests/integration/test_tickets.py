@@ -276,3 +276,21 @@ class TestDelete:
         assert _counts(aws, tenant.tenant_id)["total"] == 0
         assert not [i for i in items(aws, f"TENANT#{tenant.tenant_id}") if i["SK"].startswith("TICKET")]
         assert call("DELETE", f"/v1/customers/{c['id']}", key=tenant.key).status == 204
+
+
+class TestHostileNumbers:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            '{"subject": "x", "customFields": {"n": NaN}}',
+            '{"subject": "x", "customFields": {"n": Infinity}}',
+            '{"subject": "x", "customFields": {"n": 1e400}}',
+            '{"subject": "x", "metadata": {"n": 1' + "0" * 40 + "}}",
+            '{"subject": "x", "metadata": {"n": [NaN]}}',
+            '{"subject": "x", "metadata": {"s": "a\\u0000b"}}',
+            '{"subject": "a\\u0000b"}',
+        ],
+    )
+    def test_given_numbers_or_strings_dynamodb_cannot_store_then_400_not_500(self, aws, tenant, body):
+        r = call("POST", "/v1/tickets", key=tenant.key, body=body)
+        assert r.status == 400 and r.json["code"] == "VALIDATION_ERROR", r.body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -38,7 +39,37 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 class InputModel(BaseModel):
     """Strict input: unknown fields are rejected and named in the error."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
+
+
+# DynamoDB numbers carry at most 38 significant digits and must be finite.
+MAX_ABS_NUMBER = 10**38 - 1
+METADATA_MAX_BYTES = 8 * 1024
+
+
+def check_json_object(value: dict[str, Any] | None, max_bytes: int = METADATA_MAX_BYTES) -> dict[str, Any] | None:
+    """A free-form JSON object (metadata): bounded size, numbers DynamoDB can store, no NUL in strings."""
+    if value is None:
+        return None
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), allow_nan=False))
+    except ValueError:
+        raise ValueError("numbers must be finite") from None
+    if size > max_bytes:
+        raise ValueError(f"must be at most {max_bytes // 1024} KB serialised")
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int | float) and not isinstance(item, bool) and abs(item) > MAX_ABS_NUMBER:
+            raise ValueError("numbers must have at most 38 digits")
+        elif isinstance(item, str) and "\x00" in item:
+            raise ValueError("strings must not contain NUL characters")
+    return value
 
 
 class OutputModel(BaseModel):

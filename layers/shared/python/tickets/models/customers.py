@@ -6,24 +6,16 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import InputModel, OutputModel, PageQuery, Text, check_json_object
 
 ExternalId = Annotated[Text, Field(min_length=1, max_length=200)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 Email = Annotated[Text, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Phone = Annotated[Text, Field(min_length=1, max_length=50)]
-METADATA_MAX_BYTES = 8 * 1024
 
 
 class _CustomerFields(InputModel):
-    @field_validator("metadata", check_fields=False)
-    @classmethod
-    def _metadata_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        import json
-
-        if value is not None and len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
-            raise ValueError("must be at most 8 KB serialised")
-        return value
+    _metadata = field_validator("metadata", check_fields=False)(check_json_object)
 
 
 class CustomerCreate(_CustomerFields):

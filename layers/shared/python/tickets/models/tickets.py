@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tickets.models.common import CaseInsensitive, InputModel, OutputModel, PageQuery, Text, Timestamp
+from tickets.models.common import (
+    CaseInsensitive,
+    InputModel,
+    OutputModel,
+    PageQuery,
+    Text,
+    Timestamp,
+    check_json_object,
+)
 
 
 class Status(StrEnum):
@@ -48,8 +55,9 @@ Description = Annotated[Text, Field(max_length=50_000)]
 Category = Annotated[Text, Field(min_length=1, max_length=64)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Tag = Annotated[Text, Field(min_length=1, max_length=50)]
-CustomValue = str | int | float | bool | None
-METADATA_MAX_BYTES = 8 * 1024
+CustomValue = (
+    Annotated[Text, Field(max_length=1000)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None
+)
 
 
 class Requester(InputModel):
@@ -82,12 +90,7 @@ class _TicketFields(InputModel):
             raise ValueError("at most 50 keys")
         return value
 
-    @field_validator("metadata", check_fields=False)
-    @classmethod
-    def _metadata_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
-            raise ValueError("must be at most 8 KB serialised")
-        return value
+    _metadata = field_validator("metadata", check_fields=False)(check_json_object)
 
 
 class TicketCreate(_TicketFields):
