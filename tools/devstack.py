@@ -79,44 +79,6 @@ def problem(status: int, code: str, title: str, detail: str, request_id: str | N
     return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": json.dumps(body)}
 
 
-def _speed_up_moto_transactions() -> None:
-    """Take moto's TransactWriteItems rollback snapshot once per table instead of once per item.
-
-    moto deep-copies the whole table for every item of a transaction (all copies are taken before anything is
-    written, so they are identical); with four items per ticket create that made creates slow down linearly
-    with the table size. One copy per table per call gives the same rollback at a quarter of the cost.
-    """
-    import copy
-
-    from moto.dynamodb import models
-
-    if getattr(models.DynamoDBBackend.transact_write_items, "_devstack", False):
-        return
-    original = models.DynamoDBBackend.transact_write_items
-
-    class _OncePerTable:
-        def __init__(self) -> None:
-            self.memo: dict[int, Any] = {}
-
-        def deepcopy(self, obj: Any, *args: Any) -> Any:
-            if not isinstance(obj, models.Table):
-                return copy.deepcopy(obj, *args)
-            if id(obj) not in self.memo:
-                self.memo[id(obj)] = copy.deepcopy(obj, *args)
-            return self.memo[id(obj)]
-
-    def transact_write_items(self: Any, transact_items: Any) -> Any:
-        # Safe to swap the module global: tools.motolock runs one moto action at a time.
-        models.copy = _OncePerTable()  # type: ignore[assignment]
-        try:
-            return original(self, transact_items)
-        finally:
-            models.copy = copy
-
-    transact_write_items._devstack = True  # type: ignore[attr-defined]
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
 class EnvGate:
     """Lets a handler run only while its function's environment is the process environment.
 
@@ -246,7 +208,6 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
         motolock.install()
-        _speed_up_moto_transactions()
         self.aws_port = self._moto.get_host_and_port()[1]
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
         # What tools.admin (and anything else run from this process) uses.

@@ -24,6 +24,7 @@ def install() -> None:
 
     for cls in (BaseResponse, DynamoHandler):  # DynamoHandler overrides call_action
         cls.call_action = _locked(cls.call_action)  # type: ignore[method-assign]
+    _speed_up_transactions()
     _installed = True
 
 
@@ -33,3 +34,41 @@ def _locked(original: Any) -> Any:
             return original(self)
 
     return call_action
+
+
+def _speed_up_transactions() -> None:
+    """Take moto's TransactWriteItems rollback snapshot once per table instead of once per item.
+
+    moto deep-copies the whole table for every item of a transaction (all copies are taken before anything is
+    written, so they are identical); with four items per ticket create that made creates slow down linearly
+    with the table size. One copy per table per call gives the same rollback at a quarter of the cost.
+    """
+    import copy
+
+    from moto.dynamodb import models
+
+    if getattr(models.DynamoDBBackend.transact_write_items, "_motolock", False):
+        return
+    original = models.DynamoDBBackend.transact_write_items
+
+    class _OncePerTable:
+        def __init__(self) -> None:
+            self.memo: dict[int, Any] = {}
+
+        def deepcopy(self, obj: Any, *args: Any) -> Any:
+            if not isinstance(obj, models.Table):
+                return copy.deepcopy(obj, *args)
+            if id(obj) not in self.memo:
+                self.memo[id(obj)] = copy.deepcopy(obj, *args)
+            return self.memo[id(obj)]
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        # Safe to swap the module global: the lock above runs one moto action at a time.
+        models.copy = _OncePerTable()  # type: ignore[assignment]
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = copy
+
+    transact_write_items._motolock = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
