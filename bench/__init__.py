@@ -1,0 +1,1 @@
+"""Performance harness: `make bench` runs bench.run (one table, bench/results.json)."""
