@@ -230,7 +230,9 @@ def _context_calls(calls: Any, kind: str) -> int | None:
     """A call count for `kind` from an earlier section, if it gave one (an int, or a list of operations)."""
     if not isinstance(calls, dict) or kind == "intake":
         return None
-    v = calls.get(kind)
+    # bench/calls.py names its requests "patch (plain fields)" and "list page + total"
+    aliases = {"patch": ("patch", "patch (plain fields)"), "list": ("list", "list page + total")}
+    v = next((calls[k] for k in aliases.get(kind, (kind,)) if k in calls), None)
     if isinstance(v, dict):
         v = v.get("operations", v.get("calls"))
     if isinstance(v, list | tuple):
