@@ -63,8 +63,8 @@ admin: $(VENV)/.stamp
 openapi: $(VENV)/.stamp
 	$(PY) -m tools.openapi > docs/openapi.json
 
-bench: $(VENV)/.stamp
-	$(PY) -m bench.run
+bench: $(VENV)/.stamp build  # artifact sizes are read from a fresh sam build
+	$(PY) -m bench.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
