@@ -1,7 +1,9 @@
 """The DynamoDB client and AttributeValue (de)serialisation, created once per container.
 
 botocore is used directly, not boto3: `import boto3` also imports s3transfer, ~50 ms of every cold
-start for nothing the API uses. The codec below covers the types our items hold.
+start for nothing the API uses. The codec below covers the types our items hold. The client, and the
+botocore machinery behind it (~60 ms), is loaded when first used rather than when a handler module
+is imported; see the README's Performance section for both figures.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import botocore.session
-from botocore.config import Config
-
 from tickets.config import settings
 
 
 @cache
 def ddb() -> Any:
+    import botocore.session
+    from botocore.config import Config
+
     s = settings()
     return botocore.session.get_session().create_client(
         "dynamodb",

@@ -23,7 +23,7 @@ def fingerprint(tenant_id: str, query: dict[str, Any]) -> str:
 
 
 def encode(key: dict[str, str], fp: str) -> str:
-    raw = json.dumps({"k": key, "f": fp}, separators=(",", ":")).encode()
+    raw = json.dumps({"k": key, "f": fp}, separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
