@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+PRODUCTION_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 class Settings(BaseModel):
@@ -14,6 +16,21 @@ class Settings(BaseModel):
     # Upper bound on how long a revoked or rotated API key keeps working in a warm container.
     api_key_cache_seconds: float = Field(default=60.0, ge=0, le=60)
     public_base_url: str = "https://app.example.com"
+    delivery_queue_url: str = ""
+    # Seconds before each webhook retry; 7 retries make 8 attempts in all.
+    retry_schedule: tuple[float, ...] = PRODUCTION_RETRY_SCHEDULE
+    allow_private_webhook_targets: bool = False
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    webhook_disable_after_seconds: float = Field(default=5 * 24 * 3600, gt=0)
+    delivery_log_days: int = Field(default=30, ge=1)
+    event_bus_name: str = "default"
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(float(part) for part in value.split(",") if part.strip())
+        return value
 
 
 @cache
@@ -24,4 +41,10 @@ def settings() -> Settings:
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         api_key_cache_seconds=float(env.get("API_KEY_CACHE_SECONDS", "60")),
         public_base_url=env.get("PUBLIC_BASE_URL", "https://app.example.com"),
+        delivery_queue_url=env.get("DELIVERY_QUEUE_URL", ""),
+        retry_schedule=env.get("WEBHOOK_RETRY_SCHEDULE") or PRODUCTION_RETRY_SCHEDULE,
+        allow_private_webhook_targets=env.get("ALLOW_PRIVATE_WEBHOOK_TARGETS", "false").lower() == "true",
+        webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS", "15")),
+        webhook_disable_after_seconds=float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", str(5 * 24 * 3600))),
+        event_bus_name=env.get("EVENT_BUS_NAME", "default"),
     )

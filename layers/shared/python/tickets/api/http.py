@@ -143,7 +143,10 @@ def json_response(
     model: type[BaseModel], data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        status_code=status, content_type=JSON, body=model.model_validate(data).model_dump_json(), headers=headers
+        status_code=status,
+        content_type=JSON,
+        body=model.model_validate(data).model_dump_json(by_alias=True),
+        headers=headers,
     )
 
 

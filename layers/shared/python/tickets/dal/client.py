@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
+from tickets.aws import client
 from tickets.config import settings
 
 
-@cache
 def ddb() -> Any:
-    import botocore.session
-    from botocore.config import Config
+    return client("dynamodb")
 
-    s = settings()
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        region_name=s.region,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
-    )
+
+ddb.cache_clear = client.cache_clear  # type: ignore[attr-defined]  # tests and make dev rebuild clients
 
 
 def table() -> str:
@@ -96,7 +90,10 @@ def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
 
 
 _STORAGE_ATTRS = frozenset(
-    {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK", "type", "tenantId"}
+    {
+        *("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"),
+        *("type", "tenantId", "expiresAt", "statusChanged", "updatedBy"),
+    }
 )
 
 

@@ -108,6 +108,36 @@ def tag_name(tenant_id: str, name: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"TAGNAME#{name.casefold()}"}
 
 
+WEBHOOK_PREFIX = "WEBHOOK#"
+
+
+def webhook(tenant_id: str, webhook_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{WEBHOOK_PREFIX}{webhook_id}"}
+
+
+def delivery(tenant_id: str, webhook_id: str, delivery_id: str) -> dict[str, str]:
+    """A delivery of one event to one endpoint: its state, attempt count and the event to send."""
+    return {PK: tenant_pk(tenant_id), SK: f"DELIVERY#{webhook_id}#{delivery_id}"}
+
+
+def delivery_attempt(tenant_id: str, webhook_id: str, delivery_id: str, attempt: int) -> dict[str, str]:
+    """One line of an endpoint's delivery log; sorts by delivery (time-ordered id), then attempt."""
+    return {PK: tenant_pk(tenant_id), SK: f"{attempts_prefix(webhook_id)}{delivery_id}#{attempt:03d}"}
+
+
+def attempts_prefix(webhook_id: str) -> str:
+    return f"ATTEMPT#{webhook_id}#"
+
+
+def history(tenant_id: str, ticket_id: str, version: int, kind: str) -> dict[str, str]:
+    """One entry of a ticket's audit trail, in version order (deterministic: re-runs overwrite)."""
+    return {PK: tenant_pk(tenant_id), SK: f"{history_prefix(ticket_id)}{version:010d}#{kind}"}
+
+
+def history_prefix(ticket_id: str) -> str:
+    return f"HISTORY#{ticket_id}#"
+
+
 def agent(tenant_id: str, agent_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"AGENT#{agent_id}"}
 

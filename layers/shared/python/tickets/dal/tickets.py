@@ -132,14 +132,14 @@ def _reference_checks(tenant_id: str, txn: _Txn, ticket: dict[str, Any], old: di
             txn.add(_customer_count(tenant_id, old_c, -1))
 
 
-def create(tenant_id: str, ticket: dict[str, Any]) -> None:
+def create(tenant_id: str, ticket: dict[str, Any], actor: str | None = None) -> None:
     status = keys.status_count_attr(ticket["status"])
     txn = _Txn([], [])
     txn.add(
         {
             "Put": {
                 "TableName": table(),
-                "Item": serialize(_ticket_item(tenant_id, ticket)),
+                "Item": serialize(_ticket_item(tenant_id, {**ticket, "updatedBy": actor})),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
@@ -160,11 +160,16 @@ def create(tenant_id: str, ticket: dict[str, Any]) -> None:
     txn.commit()
 
 
-def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], actor: str | None = None) -> None:
     """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction."""
+    item = _ticket_item(tenant_id, {**new, "updatedBy": actor})
+    if old["status"] != new["status"]:
+        # A marker only on writes that change the status, so the status-event consumer's stream filter
+        # (template.yaml FilterCriteria) can skip every other change without being invoked.
+        item["statusChanged"] = True
     put = {
         "TableName": table(),
-        "Item": serialize(_ticket_item(tenant_id, new)),
+        "Item": serialize(item),
         "ConditionExpression": "attribute_exists(PK) AND version = :v",
         "ExpressionAttributeValues": {":v": value(old["version"])},
     }
@@ -223,6 +228,7 @@ def update_fields(
     updated_at: str,
     versions: list[int] | None,
     closed_status: str,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Apply plain field changes in one conditional UpdateItem and return the new ticket.
 
@@ -239,6 +245,11 @@ def update_fields(
     }
     sets = ["#version = #version + :one", "#updatedAt = :now", "GSI4SK = :gsi4"]
     removes, differs = [], []
+    if actor:
+        sets.append("updatedBy = :actor")
+        values[":actor"] = value(actor)
+    else:
+        removes.append("updatedBy")
     for i, (field, new) in enumerate(sorted(changes.items())):
         names[f"#f{i}"] = field
         if new is None:
@@ -258,7 +269,8 @@ def update_fields(
         condition += (
             f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
         )
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    removes.append("statusChanged")  # see replace(): this write does not change the status
+    expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
     try:
         resp = ddb().update_item(
             TableName=table(),

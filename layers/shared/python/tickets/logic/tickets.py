@@ -75,7 +75,7 @@ def _apply_status_times(ticket: dict[str, Any], old_status: str | None, at: str)
         ticket["closedAt"] = None
 
 
-def create_ticket(tenant_id: str, body: TicketCreate) -> dict[str, Any]:
+def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) -> dict[str, Any]:
     data = body.model_dump(mode="json")
     snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
     new_id = ids.new_id()  # createdAt is the id's own millisecond, so id ranges and createdAt agree
@@ -100,7 +100,7 @@ def create_ticket(tenant_id: str, body: TicketCreate) -> dict[str, Any]:
     }
     _apply_status_times(ticket, None, at)
     try:
-        dal.create(tenant_id, ticket)
+        dal.create(tenant_id, ticket, actor)
     except BaseException:
         # The number stays used (a gap) but the quota unit is given back.
         tenants_dal.release_quota(tenant_id, month_key(moment))
@@ -171,14 +171,20 @@ _STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId"})
 
 
 def _update_plain(
-    tenant_id: str, ticket_id: str, changes: dict[str, Any], versions: list[int] | None
+    tenant_id: str, ticket_id: str, changes: dict[str, Any], versions: list[int] | None, actor: str | None
 ) -> dict[str, Any]:
     if not ids.is_ulid(ticket_id):
         raise NotFound(f"no ticket {ticket_id}")
     try:
         return _shape(
             dal.update_fields(
-                tenant_id, ticket_id, changes, updated_at=iso(now()), versions=versions, closed_status=Status.CLOSED
+                tenant_id,
+                ticket_id,
+                changes,
+                updated_at=iso(now()),
+                versions=versions,
+                closed_status=Status.CLOSED,
+                actor=actor,
             )
         )
     except dal.UpdateRefused as refused:
@@ -191,13 +197,15 @@ def _update_plain(
         return current  # the patch changes nothing: no new version, no event
 
 
-def update_ticket(tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: str | None) -> dict[str, Any]:
+def update_ticket(
+    tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: str | None, actor: str | None = None
+) -> dict[str, Any]:
     changes = patch.changes()
     versions = _if_match_versions(if_match)
     if changes.get("parentId") == ticket_id:
         raise ValidationFailed("a ticket cannot be its own parent", [FieldError("parentId", "self reference")])
     if changes and not (_STRUCTURAL & changes.keys()):
-        return _update_plain(tenant_id, ticket_id, changes, versions)
+        return _update_plain(tenant_id, ticket_id, changes, versions, actor)
     for _ in range(WRITE_RETRIES):
         old = _load(tenant_id, ticket_id)
         _check_if_match(old, versions)
@@ -224,7 +232,7 @@ def update_ticket(tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: 
         new["updatedAt"] = at
         new["version"] = old["version"] + 1
         try:
-            dal.replace(tenant_id, old, new)
+            dal.replace(tenant_id, old, new, actor)
         except dal.VersionConflict:
             if versions is not None:
                 raise PreconditionFailed("the ticket changed while this request was applied") from None

@@ -1,0 +1,16 @@
+"""Stream consumer: created, updated and assigned entries of each ticket's history."""
+
+from typing import Any
+
+from tickets.consumers import stream_consumer
+from tickets.logic.history import record
+from tickets.models.events import DomainEvent
+
+KINDS = frozenset({"created", "updated", "assigned"})  # status_changed: publish_status_events
+
+
+def on_events(events: list[DomainEvent], batch_state: dict[str, Any]) -> None:
+    record(events, KINDS)
+
+
+handler = stream_consumer(on_events)

@@ -1,0 +1,137 @@
+"""Webhook subscription, delivery log and ticket history models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+from tickets.models.events import EVENT_TYPES
+
+EventName = Annotated[str, Field(min_length=1, max_length=64)]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+Description = Annotated[Text, Field(max_length=500)]
+
+
+def _events(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip().lower() for v in value]
+    if len(set(names)) != len(names):
+        raise ValueError("events must not contain duplicates")
+    if "*" in names and len(names) > 1:
+        raise ValueError('"*" subscribes to every event and stands alone')
+    unknown = sorted(set(names) - {"*", *EVENT_TYPES})
+    if unknown:
+        raise ValueError(f"unknown event types: {', '.join(unknown)} (allowed: *, {', '.join(EVENT_TYPES)})")
+    return names
+
+
+class WebhookCreate(InputModel):
+    url: Url
+    events: Annotated[list[EventName], Field(min_length=1, max_length=10)] = ["*"]
+    description: Description | None = None
+    enabled: bool = True
+
+    _check_events = field_validator("events")(_events)
+
+
+class WebhookPatch(InputModel):
+    url: Url | None = None
+    events: Annotated[list[EventName], Field(min_length=1, max_length=10)] | None = None
+    description: Description | None = None
+    enabled: bool | None = None
+
+    _check_events = field_validator("events")(_events)
+
+    def changes(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", include=self.model_fields_set)
+        for name in ("url", "events", "enabled"):
+            if name in data and data[name] is None:
+                raise ValueError(f"{name} cannot be null")
+        return data
+
+
+class Webhook(OutputModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None = None
+    enabled: bool
+    disabledReason: str | None = None
+    createdAt: str
+    updatedAt: str | None = None
+
+
+class WebhookWithSecret(Webhook):
+    """Only POST /v1/webhooks and rotate-secret return the secret."""
+
+    secret: str
+
+
+class WebhookPage(OutputModel):
+    data: list[Webhook]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+class WebhookListQuery(PageQuery):
+    pass
+
+
+DeliveryState = Literal["pending", "succeeded", "failed"]
+
+
+class DeliveryAttempt(OutputModel):
+    id: str
+    eventId: str
+    eventType: str
+    attempt: int
+    state: DeliveryState
+    responseStatus: int | None = None
+    durationMs: int | None = None
+    error: str | None = None
+    nextAttemptAt: str | None = None
+    createdAt: str
+
+
+class DeliveryPage(OutputModel):
+    data: list[DeliveryAttempt]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+class DeliveryListQuery(PageQuery):
+    pass
+
+
+class RetryAccepted(OutputModel):
+    id: str
+    state: DeliveryState
+    attempt: int
+
+
+class HistoryEntry(OutputModel):
+    at: str
+    type: Literal["created", "status_changed", "assigned", "updated"]
+    # "from" is a Python keyword: the field is named from_ and serialised as "from".
+    from_: Any = Field(default=None, alias="from", serialization_alias="from")
+    to: Any = None
+    actor: str | None = None
+
+
+class HistoryPage(OutputModel):
+    data: list[HistoryEntry]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+class HistoryQuery(PageQuery):
+    pass

@@ -1,0 +1,106 @@
+"""Stream record -> domain events, without AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tickets.dal.client import serialize
+from tickets.events import domain_events
+
+BASE = {
+    "PK": "TENANT#T1", "SK": "TICKET#01JABCDEFGHJKMNPQRSTVWXYZ0", "type": "ticket", "tenantId": "T1",
+    "GSI1PK": "TENANT#T1#STATUS#new", "GSI1SK": "01JABCDEFGHJKMNPQRSTVWXYZ0",
+    "id": "01JABCDEFGHJKMNPQRSTVWXYZ0", "number": 7, "reference": "INV-7", "subject": "Card declined",
+    "status": "new", "priority": "medium", "channel": "api", "tags": ["billing"], "customFields": {"n": 1},
+    "metadata": {}, "occurrences": 1, "createdAt": "2026-11-20T10:00:00.000Z",
+    "updatedAt": "2026-11-20T10:00:00.000Z", "version": 1,
+}  # fmt: skip
+
+
+def record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | None, rid: str = "rec-1") -> dict[str, Any]:
+    change: dict[str, Any] = {"ApproximateCreationDateTime": 1763632800.0, "SequenceNumber": "100"}
+    if new is not None:
+        change["NewImage"] = serialize(new)
+    if old is not None:
+        change["OldImage"] = serialize(old)
+    return {"eventID": rid, "eventName": name, "dynamodb": change}
+
+
+def types(events):
+    return [e.type for e in events]
+
+
+def test_given_an_insert_then_one_created_event_with_the_public_ticket():
+    (event,) = domain_events(record("INSERT", BASE, None))
+    assert event.type == "ticket.created" and event.tenantId == "T1"
+    ticket = event.data["ticket"]
+    assert ticket["reference"] == "INV-7" and ticket["description"] is None and ticket["assignee"] is None
+    assert not {"PK", "SK", "GSI1PK", "type", "tenantId"} & set(ticket)
+    assert event.createdAt == "2026-11-20T10:00:00.000Z" and event.id.startswith("evt_")
+
+
+def test_given_an_insert_already_assigned_then_created_and_assigned():
+    new = {**BASE, "assigneeId": "A1", "assignee": {"id": "A1", "name": "Ann", "email": "a@x"}}
+    events = domain_events(record("INSERT", new, None))
+    assert types(events) == ["ticket.created", "ticket.assigned"]
+    assert events[1].data["previousAssigneeId"] is None and events[1].data["assigneeId"] == "A1"
+
+
+def test_given_a_status_change_then_updated_with_changes_and_status_changed():
+    new = {**BASE, "status": "resolved", "resolvedAt": "2026-11-20T11:00:00.000Z", "version": 2,
+           "updatedAt": "2026-11-20T11:00:00.000Z", "statusChanged": True}  # fmt: skip
+    events = domain_events(record("MODIFY", new, BASE))
+    assert types(events) == ["ticket.updated", "ticket.status_changed"]
+    assert events[0].data["changes"] == {
+        "status": {"from": "new", "to": "resolved"},
+        "resolvedAt": {"from": None, "to": "2026-11-20T11:00:00.000Z"},
+    }
+    assert (events[1].data["previousStatus"], events[1].data["newStatus"]) == ("new", "resolved")
+    assert "statusChanged" not in events[1].data["ticket"]
+
+
+def test_given_a_reassignment_then_updated_and_assigned_and_an_unassignment_only_updated():
+    old = {**BASE, "assigneeId": "A1"}
+    new = {**BASE, "assigneeId": "A2", "version": 2}
+    events = domain_events(record("MODIFY", new, old))
+    assert types(events) == ["ticket.updated", "ticket.assigned"]
+    assert (events[1].data["previousAssigneeId"], events[1].data["assigneeId"]) == ("A1", "A2")
+    unassigned = {k: v for k, v in BASE.items() if k != "assigneeId"} | {"version": 2}
+    assert types(domain_events(record("MODIFY", unassigned, old))) == ["ticket.updated"]
+
+
+def test_given_a_modify_that_changes_nothing_visible_then_no_event():
+    new = {**BASE, "version": 2, "updatedAt": "2026-11-20T12:00:00.000Z", "GSI4SK": "x"}
+    assert domain_events(record("MODIFY", new, BASE)) == []
+
+
+def test_given_a_remove_then_deleted_with_the_last_state():
+    (event,) = domain_events(record("REMOVE", None, BASE))
+    assert event.type == "ticket.deleted"
+    assert event.data["id"] == BASE["id"] and event.data["ticket"]["subject"] == "Card declined"
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"PK": "TENANT#T1", "SK": "COUNTS", "type": "counts", "total": 3},
+        {"PK": "APIKEY#abc", "SK": "APIKEY", "type": "apikey", "tenantId": "T1"},
+        {"PK": "TENANT#T1", "SK": "DLV#W#E", "type": "delivery", "tenantId": "T1"},
+        {"PK": "TENANT#T1", "SK": "CUSTOMER#C", "type": "customer", "tenantId": "T1"},
+    ],
+)
+def test_given_items_that_are_not_tickets_then_no_events(item):
+    for name in ("INSERT", "MODIFY", "REMOVE"):
+        new = item if name != "REMOVE" else None
+        old = item if name != "INSERT" else None
+        assert domain_events(record(name, new, old)) == []
+
+
+def test_given_the_same_record_twice_then_the_same_ids_and_different_types_get_different_ids():
+    new = {**BASE, "status": "open", "version": 2, "updatedAt": "2026-11-20T11:00:00.000Z"}
+    first, second = domain_events(record("MODIFY", new, BASE)), domain_events(record("MODIFY", new, BASE))
+    assert [e.id for e in first] == [e.id for e in second]
+    assert len({e.id for e in first}) == 2
+    assert domain_events(record("MODIFY", new, BASE, rid="rec-2"))[0].id != first[0].id
