@@ -13,7 +13,6 @@ from tickets.integrations import ssrf
 from tickets.integrations.ssrf import (
     BlockedAddress,
     UnresolvableHost,
-    allow_private_targets,
     check_webhook_url,
     is_public,
     parse_host_ip,
@@ -332,18 +331,3 @@ def test_resolve_pinned_unresolvable(dns: FakeDns) -> None:
         resolve_pinned("nothing.example.com", 443, allow_private=True)
     assert isinstance(info.value, BlockedAddress)
     assert "does not resolve" in info.value.reason
-
-
-# --- allow_private_targets -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("value", "expected"), [("true", True), ("TRUE", True), (" True ", True), ("1", False),
-                                                 ("yes", False), ("false", False), ("", False)])  # fmt: skip
-def test_allow_private_targets(value: str, expected: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALLOW_PRIVATE_WEBHOOK_TARGETS", value)
-    assert allow_private_targets() is expected
-
-
-def test_allow_private_targets_unset(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ALLOW_PRIVATE_WEBHOOK_TARGETS", raising=False)
-    assert allow_private_targets() is False

@@ -43,7 +43,7 @@ def settings() -> Settings:
         public_base_url=env.get("PUBLIC_BASE_URL", "https://app.example.com"),
         delivery_queue_url=env.get("DELIVERY_QUEUE_URL", ""),
         retry_schedule=env.get("WEBHOOK_RETRY_SCHEDULE") or PRODUCTION_RETRY_SCHEDULE,
-        allow_private_webhook_targets=env.get("ALLOW_PRIVATE_WEBHOOK_TARGETS", "false").lower() == "true",
+        allow_private_webhook_targets=env.get("ALLOW_PRIVATE_WEBHOOK_TARGETS", "false").strip().lower() == "true",
         webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS", "15")),
         webhook_disable_after_seconds=float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", str(5 * 24 * 3600))),
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),

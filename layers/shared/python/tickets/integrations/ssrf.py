@@ -10,7 +10,6 @@ plain http through.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -20,7 +19,6 @@ from tickets.errors import FieldError, ValidationFailed
 type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_URL_LENGTH = 2048
-ENV_ALLOW_PRIVATE = "ALLOW_PRIVATE_WEBHOOK_TARGETS"
 
 _V4 = ipaddress.IPv4Network
 _V6 = ipaddress.IPv6Network
@@ -78,10 +76,6 @@ class BlockedAddress(Exception):
 
 class UnresolvableHost(BlockedAddress):
     """The target name has no A/AAAA answer. A subclass so that callers catching BlockedAddress see it too."""
-
-
-def allow_private_targets() -> bool:
-    return os.environ.get(ENV_ALLOW_PRIVATE, "").strip().lower() == "true"
 
 
 def _parse_inet_aton(text: str) -> ipaddress.IPv4Address | None:
