@@ -13,7 +13,11 @@ Lambda semantics that matter for correctness are kept:
   configured with is in place (see EnvGate);
 - DynamoDB operations are atomic per request, as in AWS (moto itself is not thread-safe, see tools/motolock.py).
 
-Event sources other than HttpApi (DynamoDB streams, SQS) get pollers registered in POLLERS.
+The template's SQS queues are created too (tools.template.create_queues), every function's environment is
+resolved against the created resources and the parameters (template defaults, then DEV_PARAMETERS, then
+DEV_<PARAMETER_NAME> environment variables, e.g. DEV_WEBHOOK_RETRY_SCHEDULE=2,2,2), and the other event sources
+(DynamoDB streams, SQS queues) are polled by tools.eventsources, with Lambda's batching, filtering and retry rules.
+A function whose code folder does not exist yet is skipped (logged; its routes answer 404).
 """
 
 from __future__ import annotations
@@ -28,15 +32,42 @@ import time
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Any
 
 from tools import motolock, template
 from tools.events import FakeContext, http_event
+from tools.eventsources import EventSources, print_log
 
 HOST = "127.0.0.1"
 TABLE_NAME = "tickets-local"
 OPENAPI_FILE = template.ROOT / "docs" / "openapi.json"
 PROBLEM_JSON = "application/problem+json"
+
+# Template parameters for local use (override one with DEV_<NAME>, e.g. DEV_WEBHOOK_RETRY_SCHEDULE=2,2,2).
+DEV_PARAMETERS = {
+    "AllowPrivateWebhookTargets": "true",  # webhooks to a receiver on 127.0.0.1
+    "WebhookRetrySchedule": "1,1,1,1,1,1,1",  # retries a second apart instead of minutes to hours
+    "WebhookDisableAfterSeconds": "432000",
+}
+
+
+def _env_name(parameter: str) -> str:
+    """WebhookRetrySchedule -> DEV_WEBHOOK_RETRY_SCHEDULE."""
+    import re
+
+    return "DEV_" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", parameter).upper()
+
+
+def dev_parameters(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """DEV_PARAMETERS, overridden by DEV_<NAME> environment variables for any template parameter."""
+    env = os.environ if environ is None else environ
+    known = template.parameter_defaults()
+    values = {k: v for k, v in DEV_PARAMETERS.items() if k in known}
+    for name in known:
+        if (val := env.get(_env_name(name))) is not None:
+            values[name] = val
+    return values
+
 
 # Handlers talk to moto through boto3's standard configuration, exactly as they would talk to AWS.
 FAKE_AWS_ENV = {
@@ -118,20 +149,10 @@ def _reset_env_caches() -> None:
     from tickets.dal.client import ddb
 
     settings.cache_clear()
-    ddb.cache_clear()
+    clear = getattr(ddb, "cache_clear", None)  # an lru_cache, or the AWS client cache it delegates to
+    if clear is not None:
+        clear()
     ddb()  # boto3 client creation is not thread-safe: build it now, while no handler runs
-
-
-class Poller(Protocol):
-    """An emulated event source (DynamoDB stream, SQS queue) that invokes a function through the stack."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-# Event source type in template.yaml -> factory(stack, function, event name, event properties).
-POLLERS: dict[str, Callable[[LocalStack, template.Function, str, dict[str, Any]], Poller]] = {}
 
 
 class LocalStack:
@@ -154,10 +175,18 @@ class LocalStack:
         self.api_key = api_key
         self.access_log = access_log
         self.demo_tenant_id: str | None = None
-        self.functions = template.functions()
-        self.pollers: list[Poller] = []
-        self.unemulated: list[str] = []
-        self._env = EnvGate({"Table": table_name})
+        self.functions: dict[str, template.Function] = {}
+        self.skipped: list[str] = []  # functions whose code does not exist (yet)
+        for name, fn in template.functions().items():
+            if (fn.code_uri / f"{fn.handler.rsplit('.', 1)[0]}.py").is_file():
+                self.functions[name] = fn
+            else:
+                self.skipped.append(name)
+        self.parameters = dev_parameters()
+        self.refs: dict[str, str] = template.build_refs(table={"Table": table_name}, parameters=self.parameters)
+        self.queues: dict[str, template.CreatedQueue] = {}
+        self.event_sources: EventSources | None = None
+        self._env = EnvGate(self.refs)
         self._idle: dict[str, list[Callable[..., Any]]] = {name: [] for name in self.functions}
         self._containers: dict[str, int] = dict.fromkeys(self.functions, 0)
         self._pool_lock = threading.Lock()
@@ -178,16 +207,16 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self._start_moto()
-        self._create_table()
+        self._create_resources()
         self._warm_up()
         self._create_demo_tenant()
+        self._start_event_sources()
         self._start_gateway()
-        self._start_pollers()
         return self
 
     def stop(self) -> None:
-        for poller in reversed(self.pollers):
-            poller.stop()
+        if self.event_sources:
+            self.event_sources.stop()
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()
@@ -217,10 +246,19 @@ class LocalStack:
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
 
-    def _create_table(self) -> None:
+    def _create_resources(self) -> None:
+        """The table and the queues, and the refs that every function's environment is resolved with."""
         import boto3
 
-        template.create_table(boto3.client("dynamodb"), self.table_name)
+        ddb = boto3.client("dynamodb")
+        template.create_table(ddb, self.table_name)
+        self.queues = template.create_queues(boto3.client("sqs"))
+        self.refs = template.build_refs(
+            table=template.table_refs(ddb, self.table_name), queues=self.queues, parameters=self.parameters
+        )
+        self._env.refs = self.refs
+        for name in self.skipped:
+            print(f"devstack: {name} skipped: no code at {template.functions()[name].code_uri}", file=sys.stderr)
 
     def _warm_up(self) -> None:
         """Cold-start one container per function now, so that import errors show up at once."""
@@ -255,18 +293,15 @@ class LocalStack:
         )
         self._gateway_thread.start()
 
-    def _start_pollers(self) -> None:
-        for fn in self.functions.values():
-            for name, ev in fn.events.items():
-                if ev["Type"] == "HttpApi":
-                    continue
-                factory = POLLERS.get(ev["Type"])
-                if factory is None:
-                    self.unemulated.append(f"{fn.name}.{name} ({ev['Type']})")
-                    continue
-                poller = factory(self, fn, name, ev.get("Properties") or {})
-                poller.start()
-                self.pollers.append(poller)
+    def _start_event_sources(self) -> None:
+        """Poll the streams and queues from now on (StartingPosition LATEST: from the stack's start)."""
+        self.event_sources = EventSources(
+            self.functions,
+            self.invoke,
+            refs=self.refs,
+            log=print_log,
+            log_invocations=self.access_log,
+        ).start()
 
     # ------------------------------------------------------------------ invoking functions
 
@@ -446,8 +481,20 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
         f"""-d '{{"subject": "Printer on fire"}}' {stack.base_url}/v1/tickets""",
     ]
-    if stack.unemulated:
-        lines.append("Not emulated yet: " + ", ".join(stack.unemulated))
+    if stack.event_sources:
+        sources = [f"{c.label} <- {c.source.table} stream" for c in stack.event_sources.streams]
+        sources += [f"{q.label} <- {q.source.queue}" for q in stack.event_sources.queues]
+        if sources:
+            lines.append("Event sources: " + "; ".join(sources))
+    if stack.skipped:
+        lines.append("Skipped (no code yet): " + ", ".join(stack.skipped))
+    if "CreateWebhookFunction" in stack.functions:
+        lines += [
+            "Webhooks: python -m tools.receiver --port 9000 --secret <the webhook's secret>, then",
+            f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
+            f"""-d '{{"url": "http://127.0.0.1:9000/hook"}}' {stack.base_url}/v1/webhooks""",
+            "     (the response shows the secret once; restart the receiver with it to verify signatures)",
+        ]
     lines.append("Ctrl+C to stop.")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ Tests and the local stack build everything from here, so they cannot drift from 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -105,6 +106,11 @@ class Function:
     def module_name(self) -> str:
         return f"fn_{self.code_uri.name}"
 
+    @property
+    def event_sources(self) -> list[EventSource]:
+        """Its DynamoDB stream and SQS events, typed (see event_sources())."""
+        return event_sources(self)
+
 
 def _route(method: str, path: str) -> Route:
     pattern = re.sub(
@@ -134,16 +140,12 @@ def functions() -> dict[str, Function]:
     return out
 
 
-def resolve_env(env: dict[str, Any], refs: dict[str, str]) -> dict[str, str]:
-    """Turn the template's environment into plain strings, resolving Ref / GetAtt through `refs`."""
-    out = {}
-    for key, val in env.items():
-        if isinstance(val, dict) and "Ref" in val:
-            val = refs.get(val["Ref"], "")
-        elif isinstance(val, dict) and "Fn::GetAtt" in val:
-            val = refs.get(".".join(val["Fn::GetAtt"]), "")
-        out[key] = str(val)
-    return out
+def resolve_env(env: dict[str, Any], refs: dict[str, str], *, strict: bool = False) -> dict[str, str]:
+    """Turn the template's environment into plain strings, resolving Ref / GetAtt / Sub through `refs`.
+
+    An unknown reference becomes "" (or raises KeyError with strict=True); see build_refs for complete refs.
+    """
+    return {key: str(resolve(val, refs, strict=strict)) for key, val in env.items()}
 
 
 def parameter_defaults() -> dict[str, str]:
@@ -170,3 +172,298 @@ def load_handler(fn: Function) -> Any:
 
 def apply_env(fn: Function, refs: dict[str, str]) -> None:
     os.environ.update(resolve_env(fn.environment, {**parameter_defaults(), **refs}))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Intrinsics, SQS queues, event sources and the refs that resolve them (make dev and tests build these locally).
+
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "tickets-local",
+}
+
+
+def resolve(value: Any, refs: dict[str, str], *, strict: bool = False) -> Any:
+    """Resolve Ref / Fn::GetAtt / Fn::Sub (`${Name}`, `${Name.Attr}`) through `refs`; other values as they are.
+
+    `refs` keys are logical ids (and parameter / pseudo-parameter names) for Ref, `Name.Attr` for GetAtt.
+    With strict=True an unknown name raises KeyError; otherwise it resolves to "" (resolve_env's old behaviour).
+    """
+
+    def look(key: str) -> str:
+        if key in refs:
+            return refs[key]
+        if key in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[key]
+        if strict:
+            raise KeyError(f"template reference {key!r} is not resolved (refs has {sorted(refs)})")
+        return ""
+
+    if isinstance(value, dict) and len(value) == 1:
+        ((kind, arg),) = value.items()
+        if kind == "Ref":
+            return look(arg)
+        if kind == "Fn::GetAtt":
+            return look(".".join(arg) if isinstance(arg, list) else str(arg))
+        if kind == "Fn::Sub":
+            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+            local = {k: str(resolve(v, refs, strict=strict)) for k, v in extra.items()}
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m.group(1)) or look(m.group(1)), text)
+    return value
+
+
+def getatt_target(value: Any) -> str | None:
+    """The logical id an intrinsic points at: !GetAtt X.Arn / !Ref X -> "X"."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        arg = value["Fn::GetAtt"]
+        return str(arg[0] if isinstance(arg, list) else str(arg).split(".", 1)[0])
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    return None
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An AWS::SQS::Queue resource."""
+
+    name: str  # logical id
+    visibility_timeout: int | None = None
+    message_retention_period: int | None = None
+    delay_seconds: int | None = None
+    receive_message_wait_time_seconds: int | None = None
+    queue_name: str | None = None  # QueueName property, if the template fixes one
+    fifo: bool = False
+    dead_letter_target: str | None = None  # logical id of the RedrivePolicy's DLQ
+    max_receive_count: int | None = None
+
+    def attributes(self, dlq_arn: str | None = None) -> dict[str, str]:
+        """CreateQueue attributes; the RedrivePolicy needs the created DLQ's ARN."""
+        attrs: dict[str, str] = {}
+        for key, val in (
+            ("VisibilityTimeout", self.visibility_timeout),
+            ("MessageRetentionPeriod", self.message_retention_period),
+            ("DelaySeconds", self.delay_seconds),
+            ("ReceiveMessageWaitTimeSeconds", self.receive_message_wait_time_seconds),
+        ):
+            if val is not None:
+                attrs[key] = str(val)
+        if self.fifo:
+            attrs["FifoQueue"] = "true"
+        if self.dead_letter_target:
+            if not dlq_arn:
+                raise ValueError(f"{self.name}: the ARN of its dead-letter queue {self.dead_letter_target} is needed")
+            attrs["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": self.max_receive_count or 1}
+            )
+        return attrs
+
+
+def _int(val: Any) -> int | None:
+    return None if val is None else int(val)
+
+
+def queues() -> dict[str, Queue]:
+    out = {}
+    for name, res in resources("AWS::SQS::Queue").items():
+        props = res.get("Properties") or {}
+        redrive = props.get("RedrivePolicy") or {}
+        out[name] = Queue(
+            name=name,
+            visibility_timeout=_int(props.get("VisibilityTimeout")),
+            message_retention_period=_int(props.get("MessageRetentionPeriod")),
+            delay_seconds=_int(props.get("DelaySeconds")),
+            receive_message_wait_time_seconds=_int(props.get("ReceiveMessageWaitTimeSeconds")),
+            queue_name=props.get("QueueName") if isinstance(props.get("QueueName"), str) else None,
+            fifo=bool(props.get("FifoQueue")),
+            dead_letter_target=getatt_target(redrive.get("deadLetterTargetArn")),
+            max_receive_count=_int(redrive.get("maxReceiveCount")),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class CreatedQueue:
+    name: str  # logical id
+    url: str
+    arn: str
+
+
+def create_queues(client: Any, *, prefix: str = "") -> dict[str, CreatedQueue]:
+    """Create every AWS::SQS::Queue of the template (dead-letter queues first); logical id -> url and arn.
+
+    A queue is named `prefix + logical id` (or its QueueName), as CloudFormation would give it a physical name.
+    """
+    defined = queues()
+    created: dict[str, CreatedQueue] = {}
+
+    def create(queue: Queue, seen: tuple[str, ...] = ()) -> CreatedQueue:
+        if queue.name in created:
+            return created[queue.name]
+        if queue.name in seen:
+            raise ValueError(f"redrive cycle through {queue.name}")
+        dlq_arn = None
+        if queue.dead_letter_target:
+            dlq_arn = create(defined[queue.dead_letter_target], (*seen, queue.name)).arn
+        name = queue.queue_name or prefix + queue.name + (".fifo" if queue.fifo else "")
+        url = client.create_queue(QueueName=name, Attributes=queue.attributes(dlq_arn))["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        created[queue.name] = CreatedQueue(queue.name, url, arn)
+        return created[queue.name]
+
+    for queue in defined.values():
+        create(queue)
+    return created
+
+
+def table_refs(client: Any, table_name: str, logical_id: str = "Table") -> dict[str, str]:
+    """Ref / GetAtt values of a created table: name, Arn and StreamArn (if it has a stream)."""
+    desc = client.describe_table(TableName=table_name)["Table"]
+    refs = {logical_id: table_name, f"{logical_id}.Arn": desc["TableArn"]}
+    if desc.get("LatestStreamArn"):
+        refs[f"{logical_id}.StreamArn"] = desc["LatestStreamArn"]
+    return refs
+
+
+def parameter_values(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The template's parameters: defaults, overridden by `overrides` (unknown names are an error)."""
+    values = parameter_defaults()
+    for key, val in (overrides or {}).items():
+        if key not in values:
+            raise KeyError(f"template.yaml has no parameter {key!r}")
+        values[key] = str(val)
+    return values
+
+
+def build_refs(
+    *,
+    table: dict[str, str] | None = None,
+    queues: dict[str, CreatedQueue] | None = None,
+    parameters: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """Everything Ref / GetAtt can point at locally, for resolve_env / apply_env / the event sources.
+
+    `table` is table_refs(...) (or {"Table": name}), `queues` is create_queues(...): a queue's Ref is its URL and
+    its Arn attribute its ARN. Parameters are the template defaults with `parameters` overriding.
+    """
+    refs = dict(PSEUDO_PARAMETERS)
+    refs.update(parameter_values(parameters))
+    refs.update(table or {})
+    for name, q in (queues or {}).items():
+        refs[name] = q.url
+        refs[f"{name}.Arn"] = q.arn
+        refs[f"{name}.QueueName"] = q.url.rsplit("/", 1)[-1]
+        refs[f"{name}.QueueUrl"] = q.url
+    return refs
+
+
+def resolve_function_env(fn: Function, refs: dict[str, str], *, strict: bool = False) -> dict[str, str]:
+    """A function's environment with every reference resolved (parameter defaults under `refs`)."""
+    merged = {**parameter_defaults(), **refs}
+    return {key: str(resolve(val, merged, strict=strict)) for key, val in fn.environment.items()}
+
+
+@dataclass(frozen=True)
+class DynamoDBStreamSource:
+    """A function's `Type: DynamoDB` event (an event source mapping on a table's stream)."""
+
+    function: str  # logical id of the function
+    name: str  # the event's name under Events
+    stream: Any  # the Stream property as written (e.g. {"Fn::GetAtt": ["Table", "StreamArn"]})
+    starting_position: str = "LATEST"
+    batch_size: int = 100
+    maximum_batching_window: float = 0.0
+    bisect_on_error: bool = False
+    maximum_retry_attempts: int = -1  # -1: until the record expires, as in Lambda
+    maximum_record_age: int = -1
+    parallelization_factor: int = 1
+    function_response_types: tuple[str, ...] = ()
+    on_failure: str | None = None  # logical id of the OnFailure destination (an SQS queue here)
+    filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns, parsed from their JSON strings
+    enabled: bool = True
+
+    kind = "DynamoDB"
+
+    @property
+    def report_batch_item_failures(self) -> bool:
+        return "ReportBatchItemFailures" in self.function_response_types
+
+    @property
+    def table(self) -> str | None:
+        return getatt_target(self.stream)
+
+
+@dataclass(frozen=True)
+class SQSSource:
+    """A function's `Type: SQS` event."""
+
+    function: str
+    name: str
+    queue: str  # logical id of the queue
+    batch_size: int = 10
+    maximum_batching_window: float = 0.0
+    function_response_types: tuple[str, ...] = ()
+    maximum_concurrency: int | None = None
+    filters: tuple[dict[str, Any], ...] = ()
+    enabled: bool = True
+
+    kind = "SQS"
+
+    @property
+    def report_batch_item_failures(self) -> bool:
+        return "ReportBatchItemFailures" in self.function_response_types
+
+
+EventSource = DynamoDBStreamSource | SQSSource
+
+
+def _filters(props: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    out = []
+    for flt in (props.get("FilterCriteria") or {}).get("Filters") or []:
+        pattern = flt["Pattern"]
+        out.append(json.loads(pattern) if isinstance(pattern, str) else pattern)
+    return tuple(out)
+
+
+def event_sources(fn: Function) -> list[EventSource]:
+    """A function's DynamoDB stream and SQS events as typed objects (HttpApi events are its routes)."""
+    out: list[EventSource] = []
+    for name, ev in fn.events.items():
+        props = ev.get("Properties") or {}
+        common: dict[str, Any] = {
+            "function": fn.name,
+            "name": name,
+            "maximum_batching_window": float(props.get("MaximumBatchingWindowInSeconds", 0)),
+            "function_response_types": tuple(props.get("FunctionResponseTypes") or ()),
+            "filters": _filters(props),
+            "enabled": bool(props.get("Enabled", True)),
+        }
+        if ev["Type"] == "DynamoDB":
+            on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            out.append(
+                DynamoDBStreamSource(
+                    **common,
+                    stream=props["Stream"],
+                    starting_position=props.get("StartingPosition", "LATEST"),
+                    batch_size=int(props.get("BatchSize", 100)),
+                    bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    maximum_record_age=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                    parallelization_factor=int(props.get("ParallelizationFactor", 1)),
+                    on_failure=getatt_target(on_failure),
+                )
+            )
+        elif ev["Type"] == "SQS":
+            queue = getatt_target(props["Queue"])
+            assert queue, f"{fn.name}.{name}: Queue must be !GetAtt <Queue>.Arn"
+            out.append(
+                SQSSource(
+                    **common,
+                    queue=queue,
+                    batch_size=int(props.get("BatchSize", 10)),
+                    maximum_concurrency=_int((props.get("ScalingConfig") or {}).get("MaximumConcurrency")),
+                )
+            )
+    return out
