@@ -35,11 +35,11 @@ motolock.install()
 
 def reset_caches() -> None:
     from tickets.api import auth
+    from tickets.aws import client
     from tickets.config import settings
-    from tickets.dal.client import ddb
 
     settings.cache_clear()
-    ddb.cache_clear()
+    client.cache_clear()
     auth.clear_cache()
 
 

@@ -145,14 +145,13 @@ class EnvGate:
 
 
 def _reset_env_caches() -> None:
+    from tickets.aws import client
     from tickets.config import settings
-    from tickets.dal.client import ddb
 
     settings.cache_clear()
-    clear = getattr(ddb, "cache_clear", None)  # an lru_cache, or the AWS client cache it delegates to
-    if clear is not None:
-        clear()
-    ddb()  # boto3 client creation is not thread-safe: build it now, while no handler runs
+    client.cache_clear()
+    for service in ("dynamodb", "sqs", "events"):
+        client(service)  # client creation is not thread-safe: build them now, while no handler runs
 
 
 class LocalStack:

@@ -62,10 +62,100 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "create_tag": {"body": {"name": "billing"}},
     "update_tag": {"params": {"id": SAMPLE_ID}, "body": {"name": "payments"}},
     "delete_tag": {"params": {"id": SAMPLE_ID}},
+    "list_webhooks": {"query": {"limit": "20"}},
+    "get_webhook": {"params": {"id": SAMPLE_ID}},
+    "create_webhook": {
+        "body": {
+            "url": "https://93.184.216.34/hooks/tickets",
+            "events": ["ticket.created", "ticket.status_changed"],
+            "description": "CRM sync",
+        }
+    },
+    "update_webhook": {"params": {"id": SAMPLE_ID}, "body": {"enabled": False}},
+    "delete_webhook": {"params": {"id": SAMPLE_ID}},
+    "rotate_webhook_secret": {"params": {"id": SAMPLE_ID}},
+    "test_webhook": {"params": {"id": SAMPLE_ID}},
+    "list_webhook_deliveries": {"params": {"id": SAMPLE_ID}, "query": {"limit": "20"}},
+    "retry_webhook_delivery": {"params": {"id": SAMPLE_ID, "deliveryId": "dlv_" + SAMPLE_ID}},
+    "get_ticket_history": {"params": {"id": SAMPLE_ID}},
 }
+
+_SAMPLE_TICKET = {
+    "PK": "TENANT#01JSQ4ZK8X3N5W7Y9B2C4D6F8T", "SK": f"TICKET#{SAMPLE_ID}", "type": "ticket",
+    "tenantId": "01JSQ4ZK8X3N5W7Y9B2C4D6F8T", "id": SAMPLE_ID, "number": 1042, "reference": "INV-1042",
+    "subject": "Checkout fails with error 502", "status": "new", "priority": "high", "channel": "email",
+    "tags": ["checkout"], "customFields": {}, "metadata": {}, "occurrences": 1,
+    "createdAt": "2026-04-25T10:00:00.000Z", "updatedAt": "2026-04-25T10:00:00.000Z", "version": 1,
+}  # fmt: skip
+
+
+def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | None, seq: str) -> dict[str, Any]:
+    template.ensure_shared_layer_on_path()
+    from tickets.dal.client import serialize
+
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": _EPOCH_MS / 1000,
+        "Keys": serialize({"PK": _SAMPLE_TICKET["PK"], "SK": _SAMPLE_TICKET["SK"]}),
+        "SequenceNumber": seq,
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new:
+        change["NewImage"] = serialize(new)
+    if old:
+        change["OldImage"] = serialize(old)
+    return {
+        "eventID": f"c0ffee{seq}",
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": change,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/tickets/stream/2026-04-25T10:00:00.000",
+    }
+
+
+def _consumer_event(folder: str) -> dict[str, Any]:
+    """Lambda-shaped batches for the stream and queue consumers."""
+    resolved = {
+        **_SAMPLE_TICKET,
+        "status": "resolved",
+        "resolvedAt": "2026-04-25T11:00:00.000Z",
+        "updatedAt": "2026-04-25T11:00:00.000Z",
+        "version": 2,
+        "statusChanged": True,
+    }
+    if folder == "deliver_webhook":
+        body = {"tenantId": _SAMPLE_TICKET["tenantId"], "webhookId": SAMPLE_ID, "deliveryId": f"dlv_{SAMPLE_ID}",
+                "attempt": 1}  # fmt: skip
+        return {
+            "Records": [
+                {
+                    "messageId": "c0ffee00-0000-4000-8000-000000000002",
+                    "receiptHandle": "sample-receipt-handle",
+                    "body": json.dumps(body),
+                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(_EPOCH_MS)},
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:WebhookDeliveryQueue",
+                    "awsRegion": "us-east-1",
+                }
+            ]
+        }
+    if folder == "publish_status_events":
+        return {"Records": [_stream_record("MODIFY", resolved, _SAMPLE_TICKET, "200")]}
+    return {
+        "Records": [
+            _stream_record("INSERT", _SAMPLE_TICKET, None, "100"),
+            _stream_record("MODIFY", resolved, _SAMPLE_TICKET, "200"),
+        ]
+    }
 
 
 def build(fn: template.Function) -> dict[str, Any]:
+    if not fn.routes:
+        return _consumer_event(fn.code_uri.name)
     spec = SAMPLES[fn.code_uri.name]
     route = fn.routes[0]
     params: dict[str, str] = spec.get("params", {})
@@ -92,10 +182,9 @@ def build(fn: template.Function) -> dict[str, Any]:
 def main() -> int:
     EVENTS_DIR.mkdir(exist_ok=True)
     for fn in template.functions().values():
-        if fn.routes:
-            out = EVENTS_DIR / f"{fn.code_uri.name}.json"
-            out.write_text(json.dumps(build(fn), indent=2) + "\n")
-            print(out.relative_to(template.ROOT))
+        out = EVENTS_DIR / f"{fn.code_uri.name}.json"
+        out.write_text(json.dumps(build(fn), indent=2) + "\n")
+        print(out.relative_to(template.ROOT))
     return 0
 
 

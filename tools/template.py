@@ -155,10 +155,15 @@ def parameter_defaults() -> dict[str, str]:
 SHARED_LAYER = ROOT / "layers" / "shared" / "python"
 
 
-def load_handler(fn: Function) -> Any:
-    """Import a function's module the way Lambda would (layers on sys.path), under a unique name."""
+def ensure_shared_layer_on_path() -> None:
+    """Make `import tickets` work as it does in Lambda, where the layer is on sys.path."""
     if str(SHARED_LAYER) not in sys.path:
         sys.path.insert(0, str(SHARED_LAYER))
+
+
+def load_handler(fn: Function) -> Any:
+    """Import a function's module the way Lambda would (layers on sys.path), under a unique name."""
+    ensure_shared_layer_on_path()
     module_file, attr = fn.handler.rsplit(".", 1)
     mod: ModuleType | None = sys.modules.get(fn.module_name)
     if mod is None:

@@ -148,8 +148,7 @@ def stack() -> Iterator[Stack]:
 @contextmanager
 def _aimed_at(stack: Stack) -> Iterator[None]:
     """Point this process's boto3 (through the admin logic's cached client) at the stack's moto, then back."""
-    from tickets.config import settings
-    from tickets.dal.client import ddb
+    from tests.conftest import reset_caches
 
     names = ("AWS_ENDPOINT_URL", "TABLE_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
     saved = {name: os.environ.get(name) for name in names}
@@ -162,8 +161,7 @@ def _aimed_at(stack: Stack) -> Iterator[None]:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
     )
-    settings.cache_clear()
-    ddb.cache_clear()
+    reset_caches()
     try:
         yield
     finally:
@@ -172,8 +170,7 @@ def _aimed_at(stack: Stack) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = val
-        settings.cache_clear()
-        ddb.cache_clear()
+        reset_caches()
 
 
 @dataclass

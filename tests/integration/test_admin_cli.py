@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from tests.conftest import TABLE, call
+from tests.conftest import TABLE, call, reset_caches
 from tickets.models.tenants import SCOPES
 from tools import admin as cli
 
@@ -150,17 +150,12 @@ def test_given_no_table_name_when_run_then_clear_configuration_error(aws, capsys
 
 
 def test_given_an_aws_failure_when_run_then_json_error_not_traceback(aws, capsys, monkeypatch):
-    from tickets.config import settings
-    from tickets.dal.client import ddb
-
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
-    settings.cache_clear()
-    ddb.cache_clear()
+    reset_caches()
     try:
         status, out, err = run(capsys, "tenant", "show", "01JSQ4ZK8X3N5W7Y9B2C4D6F8H")
     finally:
-        settings.cache_clear()
-        ddb.cache_clear()
+        reset_caches()
 
     assert status != 0 and out is None
     assert err["error"]["code"] == "ResourceNotFoundException"

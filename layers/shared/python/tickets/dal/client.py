@@ -20,9 +20,6 @@ def ddb() -> Any:
     return client("dynamodb")
 
 
-ddb.cache_clear = client.cache_clear  # type: ignore[attr-defined]  # tests and make dev rebuild clients
-
-
 def table() -> str:
     return settings().table_name
 
