@@ -13,14 +13,11 @@ from typing import Any
 from tickets.dal.client import deserialize, strip_keys
 from tickets.ids import _encode  # the ULID alphabet
 from tickets.models.events import DomainEvent, StreamRecord
+from tickets.models.tickets import Ticket
 from tickets.timeutil import from_ms, iso
 
 # Fields whose change is bookkeeping, not something a subscriber asked about.
 _NOT_CHANGES = frozenset({"updatedAt", "version"})
-_TICKET_NULLABLE = (
-    "description", "category", "customerId", "customer", "requester", "assigneeId", "assignee", "parentId",
-    "dedupeKey", "dueAt", "resolvedAt", "closedAt",
-)  # fmt: skip
 
 
 def event_id(record_id: str, event_type: str, at_ms: int) -> str:
@@ -30,9 +27,8 @@ def event_id(record_id: str, event_type: str, at_ms: int) -> str:
 
 
 def public_ticket(image: dict[str, Any]) -> dict[str, Any]:
-    """A stored ticket image as the API shows it: storage attributes dropped, absent nullables as null."""
-    ticket = strip_keys(deserialize(image))
-    return {**dict.fromkeys(_TICKET_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, **ticket}
+    """A stored ticket image exactly as the API shows it (same model, same field order)."""
+    return Ticket.model_validate(strip_keys(deserialize(image))).model_dump(mode="json")
 
 
 def _is_ticket(image: dict[str, Any] | None) -> bool:
