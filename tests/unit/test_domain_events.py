@@ -104,3 +104,17 @@ def test_given_the_same_record_twice_then_the_same_ids_and_different_types_get_d
     assert [e.id for e in first] == [e.id for e in second]
     assert len({e.id for e in first}) == 2
     assert domain_events(record("MODIFY", new, BASE, rid="rec-2"))[0].id != first[0].id
+
+
+def test_given_events_then_history_entries_follow_and_updated_leaves_out_status_and_assignment():
+    from tickets.logic.history import entries_for
+
+    new = {**BASE, "status": "open", "priority": "high", "assigneeId": "A1", "version": 2,
+           "updatedAt": "2026-11-20T11:00:00.000Z", "updatedBy": "key_1"}  # fmt: skip
+    entries = [e for ev in domain_events(record("MODIFY", new, BASE)) for e in entries_for(ev)]
+    kinds = {kind: entry for _, kind, entry in entries}
+    assert set(kinds) == {"updated", "status_changed", "assigned"}
+    assert kinds["updated"]["from"] == {"priority": "medium"} and kinds["updated"]["to"] == {"priority": "high"}
+    assert (kinds["status_changed"]["from"], kinds["status_changed"]["to"]) == ("new", "open")
+    assert (kinds["assigned"]["from"], kinds["assigned"]["to"]) == (None, "A1")
+    assert all(entry["actor"] == "key_1" for entry in kinds.values())

@@ -60,5 +60,6 @@ def list_history(tenant_id: str, ticket_id: str, q: HistoryQuery) -> dict[str, A
     prefix = keys.history_prefix(ticket["id"])
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), prefix, prefix + "~", forward=True)
     result = paging.page(tenant_id, plan, q)
+    result["data"] = [dal.public(row) for row in result["data"]]
     result["total"] = paging.count(plan, None, ["PK"])
     return result
