@@ -111,14 +111,17 @@ def _read_banner(out: Path, proc: subprocess.Popen[bytes]) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """`python -m tools.devstack` exactly as `make dev` runs it, once per test module.
 
     A stack starts in about a second; one per module keeps each module's table small (moto's transactions
-    get slower as a table grows) and lets xdist spread the modules over workers.
+    get slower as a table grows) and lets xdist spread the modules over workers. A module can set
+    `DEVSTACK_ENV = {...}` to add environment variables (e.g. DEV_WEBHOOK_RETRY_SCHEDULE, which devstack maps
+    to a template parameter, or WEBHOOK_TIMEOUT_SECONDS, which the in-process handlers read).
     """
     key = "tk_" + secrets.token_urlsafe(32)
     env = {**os.environ, "PORT": "0", "LOCAL_AWS_PORT": "0", "DEV_API_KEY": key}
+    env.update(getattr(request.module, "DEVSTACK_ENV", {}))
     env.pop("AWS_ENDPOINT_URL", None)
     with tempfile.TemporaryDirectory() as tmp:
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
@@ -178,6 +181,7 @@ class Tenant:
     id: str
     prefix: str
     key: str
+    key_id: str | None = None  # the API key's id (what history entries name as their actor)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +196,7 @@ def make_tenant(stack: Stack) -> Any:
         unique = f"{prefix}{next(counter)}"
         with _aimed_at(stack):
             tenant = admin.create_tenant(TenantCreate(name=f"{unique} Corp", ticketPrefix=unique))
-            key = admin.create_api_key(tenant["id"], list(scopes or SCOPES))["key"]
-        return Tenant(tenant["id"], unique, key)
+            created = admin.create_api_key(tenant["id"], list(scopes or SCOPES))
+        return Tenant(tenant["id"], unique, created["key"], created["id"])
 
     return make
