@@ -26,11 +26,12 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from tools import motolock, template
+from tools import localmail, motolock, template
 from tools.events import FakeContext, http_event
 
 TABLE = os.environ["TABLE_NAME"]
 motolock.install()
+localmail.install()
 
 
 def reset_caches() -> None:
@@ -50,6 +51,10 @@ def aws() -> Iterator[Any]:
         reset_caches()
         client = boto3.client("dynamodb", region_name="us-east-1")
         template.create_table(client, TABLE)
+        # moto, like SES, sends only from a verified identity: the template's sender of assignment emails.
+        localmail.verify_sender(
+            boto3.client("sesv2", region_name="us-east-1"), template.parameter_defaults()["SenderEmail"]
+        )
         yield client
     reset_caches()
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tools import motolock, template
+from tools import localmail, motolock, template
 from tools.events import FakeContext, http_event
 from tools.eventsources import EventSources, print_log
 
@@ -150,7 +150,7 @@ def _reset_env_caches() -> None:
 
     settings.cache_clear()
     client.cache_clear()
-    for service in ("dynamodb", "sqs", "events"):
+    for service in ("dynamodb", "sqs", "events", "sesv2"):
         client(service)  # client creation is not thread-safe: build them now, while no handler runs
 
 
@@ -236,6 +236,7 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
         motolock.install()
+        localmail.install()  # keep both parts of every email for GET /_local/emails
         self.aws_port = self._moto.get_host_and_port()[1]
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
         # What tools.admin (and anything else run from this process) uses.
@@ -256,6 +257,10 @@ class LocalStack:
             table=template.table_refs(ddb, self.table_name), queues=self.queues, parameters=self.parameters
         )
         self._env.refs = self.refs
+        # SES (and moto) only send from a verified identity: the assignment emails' sender.
+        sender = {**template.parameter_defaults(), **self.parameters}.get("SenderEmail")
+        if sender:
+            localmail.verify_sender(boto3.client("sesv2"), sender)
         for name in self.skipped:
             print(f"devstack: {name} skipped: no code at {template.functions()[name].code_uri}", file=sys.stderr)
 
@@ -408,6 +413,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         if self.command == "GET" and path in ("/openapi.json", "/docs", "/"):
             result = self._static(path)
+        elif self.command == "GET" and path == "/_local/emails":
+            # What moto's SES has sent (assignment emails), newest first.
+            emails = json.dumps(localmail.sent_emails())
+            result = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": emails}
         else:
             headers: dict[str, str] = {}
             for key, val in self.headers.items():
@@ -469,6 +478,7 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"Local stack ready in {seconds:.1f} s: moto + {fn_count} functions from template.yaml (in-memory state)",
         f"Base URL: {stack.base_url}/v1",
         f"Docs: {stack.base_url}/docs  (OpenAPI: {stack.base_url}/openapi.json)",
+        f"Emails sent (newest first): {stack.base_url}/_local/emails",
         f"Demo tenant: {stack.demo_tenant_id} (Demo, prefix DEMO)",
         f"API key: {stack.api_key}",
         f"AWS_ENDPOINT_URL={stack.aws_endpoint_url}",

@@ -78,6 +78,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "list_webhook_deliveries": {"params": {"id": SAMPLE_ID}, "query": {"limit": "20"}},
     "retry_webhook_delivery": {"params": {"id": SAMPLE_ID, "deliveryId": "dlv_" + SAMPLE_ID}},
     "get_ticket_history": {"params": {"id": SAMPLE_ID}},
+    "list_api_keys": {"query": {"limit": "20"}},
+    "create_api_key": {"body": {"name": "CI pipeline", "scopes": ["tickets:read", "tickets:write"]}},
+    "delete_api_key": {"params": {"id": "key_" + SAMPLE_ID}},
 }
 
 _SAMPLE_TICKET = {
@@ -143,6 +146,12 @@ def _consumer_event(folder: str) -> dict[str, Any]:
                 }
             ]
         }
+    if folder == "send_assignment_email":
+        # Assigned to an agent (a snapshot only: the consumer reads no agent item).
+        assignee = {"id": "01JSQ4ZK8X3N5W7Y9B2C4D6F8A", "name": "Grace Hopper", "email": "grace@example.com"}
+        assigned = {**_SAMPLE_TICKET, "assigneeId": assignee["id"], "assignee": assignee, "status": "open",
+                    "updatedAt": "2026-04-25T10:05:00.000Z", "version": 2}  # fmt: skip
+        return {"Records": [_stream_record("MODIFY", assigned, _SAMPLE_TICKET, "300")]}
     if folder == "publish_status_events":
         return {"Records": [_stream_record("MODIFY", resolved, _SAMPLE_TICKET, "200")]}
     return {

@@ -42,10 +42,14 @@ EXPECTED = {
     "list_webhook_deliveries": 404,
     "retry_webhook_delivery": 404,
     "get_ticket_history": 404,
+    "list_api_keys": 200,  # lists the sample key itself
+    "create_api_key": 201,
+    "delete_api_key": 404,
     # Consumers: a Lambda batch response with no failed records.
     "fanout_webhooks": None,
     "record_ticket_history": None,
     "publish_status_events": None,
+    "send_assignment_email": None,
     "deliver_webhook": None,
 }
 
@@ -85,5 +89,7 @@ def test_given_a_tenant_with_the_sample_key_when_the_sample_event_is_invoked_the
         assert body["code"] == "NOT_FOUND"
     elif result["statusCode"] == 201:
         assert body["id"] and result["headers"]["Location"].endswith(body["id"])
+    elif name == "list_api_keys":  # the sample tenant's only key is the sample key
+        assert [k["hint"] for k in body["data"]] == [SAMPLE_KEY[:7]] and body["total"] == 1
     elif result["statusCode"] == 200:
         assert body["data"] == [] and body["total"] == 0

@@ -37,6 +37,11 @@ def counts(tenant_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: "COUNTS"}
 
 
+def consumer_idempotency_partition(consumer: str) -> str:
+    """Partition of a stream consumer's Powertools idempotency records (`static_pk_value`), keyed by event id."""
+    return f"IDEMPOTENCY#{consumer}"
+
+
 def api_key_lookup(key_hash: str) -> dict[str, str]:
     """Global lookup item for an API key hash (the hash is all the caller gives us)."""
     return {PK: f"APIKEY#{key_hash}", SK: "APIKEY"}

@@ -82,7 +82,9 @@ def release_quota(tenant_id: str, month: str) -> None:
     )
 
 
-def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], created_at: str, hint: str) -> None:
+def put_api_key(
+    tenant_id: str, key_id: str, key_hash: str, scopes: list[str], created_at: str, hint: str, name: str | None = None
+) -> None:
     lookup: dict[str, Any] = {**keys.api_key_lookup(key_hash), "type": "apikey", "tenantId": tenant_id, "keyId": key_id}
     meta: dict[str, Any] = {
         **keys.api_key_meta(tenant_id, key_id),
@@ -93,6 +95,8 @@ def put_api_key(tenant_id: str, key_id: str, key_hash: str, scopes: list[str], c
         "hint": hint,
         "createdAt": created_at,
     }
+    if name is not None:
+        meta["name"] = name
     lookup["scopes"] = meta["scopes"] = scopes
     items = [
         {

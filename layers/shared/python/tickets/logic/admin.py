@@ -1,4 +1,4 @@
-"""Tenant and API key administration (admin CLI and, later, the api-keys routes)."""
+"""Tenant and API key administration (admin CLI and the /v1/api-keys routes, see logic/api_keys.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def show_tenant(tenant_id: str) -> dict[str, Any]:
     return {k: found.get(k) for k in ("id", "name", "ticketPrefix", "monthlyTicketQuota", "autoAssign")}
 
 
-def create_api_key(tenant_id: str, scopes: list[str], raw_key: str | None = None) -> dict[str, Any]:
+def create_api_key(
+    tenant_id: str, scopes: list[str], raw_key: str | None = None, name: str | None = None
+) -> dict[str, Any]:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValidationFailed(
@@ -47,7 +49,7 @@ def create_api_key(tenant_id: str, scopes: list[str], raw_key: str | None = None
     key_id = "key_" + ids.new_id()
     created = now_iso()
     scopes = sorted(set(scopes))
-    dal.put_api_key(tenant_id, key_id, hash_key(key), scopes, created, hint=key[:7])
+    dal.put_api_key(tenant_id, key_id, hash_key(key), scopes, created, hint=key[:7], name=name)
     return {"id": key_id, "tenantId": tenant_id, "key": key, "scopes": scopes, "createdAt": created}
 
 

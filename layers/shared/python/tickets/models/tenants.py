@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from tickets.models.common import InputModel, OutputModel
+from tickets.models.common import InputModel, OutputModel, PageQuery, Text
 
 SCOPES = (
     "tickets:read",
@@ -44,3 +44,49 @@ class Principal(OutputModel):
     tenantId: str
     keyId: str
     scopes: frozenset[str]
+
+
+def _known_scopes(value: list[str]) -> list[str]:
+    unknown = sorted(set(value) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(unknown)} (allowed: {', '.join(SCOPES)})")
+    return sorted(set(value))
+
+
+class ApiKeyCreate(InputModel):
+    scopes: Annotated[list[str], Field(min_length=1, max_length=len(SCOPES)), AfterValidator(_known_scopes)]
+    name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+
+
+class ApiKey(OutputModel):
+    """An API key's metadata; the key itself and its hash are never listed."""
+
+    id: str
+    name: str | None = None
+    scopes: list[str]
+    hint: str
+    createdAt: str
+    revokedAt: str | None = None
+
+
+class ApiKeyCreated(OutputModel):
+    """Only POST /v1/api-keys returns the key, once."""
+
+    id: str
+    name: str | None = None
+    scopes: list[str]
+    hint: str
+    createdAt: str
+    key: str
+
+
+class ApiKeyPage(OutputModel):
+    data: list[ApiKey]
+    total: int
+    limit: int
+    offset: int
+    nextCursor: str | None = None
+
+
+class ApiKeyListQuery(PageQuery):
+    pass

@@ -1,0 +1,17 @@
+"""POST /v1/api-keys: create an API key; the response shows the key once."""
+
+from tickets.api.http import build_app, json_response, make_handler, ok, principal
+from tickets.logic.api_keys import create_api_key as create_logic
+from tickets.models.tenants import ApiKeyCreate, ApiKeyCreated
+
+app = build_app()
+
+
+@app.post("/v1/api-keys", summary="Create an API key", tags=["api-keys"], responses=ok(ApiKeyCreated, 201, "Created"))
+def create_api_key(body: ApiKeyCreate):
+    created = create_logic(principal(app), body)
+    headers = {"Location": f"/v1/api-keys/{created['id']}", "Cache-Control": "no-store"}  # the key is in the body
+    return json_response(ApiKeyCreated, created, 201, headers)
+
+
+handler = make_handler(app, scope="keys:manage")

@@ -1,0 +1,47 @@
+"""The /v1/api-keys routes: a tenant rotates its own keys (scope keys:manage).
+
+A key can only grant scopes that the calling key holds itself, so keys:manage alone is no way to a wider
+key. Revocation deletes the hash lookup at once; warm containers may still accept the key for up to
+API_KEY_CACHE_SECONDS (60 s), see tickets.api.auth. A key may revoke itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickets import ids
+from tickets.dal import keys
+from tickets.dal.query import QueryPlan
+from tickets.errors import InsufficientScope, NotFound
+from tickets.logic import admin, paging
+from tickets.models.tenants import ApiKeyCreate, ApiKeyListQuery, Principal
+
+_PUBLIC = ("id", "name", "scopes", "hint", "createdAt", "revokedAt")
+
+
+def _public(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: meta.get(k) for k in _PUBLIC}
+
+
+def create_api_key(caller: Principal, body: ApiKeyCreate) -> dict[str, Any]:
+    wider = sorted(set(body.scopes) - caller.scopes)
+    if wider:
+        raise InsufficientScope(f"a key can only grant scopes it holds; this key lacks {', '.join(wider)}")
+    created = admin.create_api_key(caller.tenantId, body.scopes, name=body.name)
+    return {**_public({**created, "name": body.name, "hint": created["key"][:7]}), "key": created["key"]}
+
+
+def list_api_keys(tenant_id: str, q: ApiKeyListQuery) -> dict[str, Any]:
+    """Newest first (key ids are time-ordered), revoked keys included with their revokedAt."""
+    prefix = keys.APIKEY_META_PREFIX
+    plan = QueryPlan(None, keys.tenant_pk(tenant_id), prefix, prefix + "~")
+    result = paging.page(tenant_id, plan, q)
+    result["data"] = [_public(k) for k in result["data"]]
+    result["total"] = paging.count(plan, None, ["PK"])
+    return result
+
+
+def revoke_api_key(tenant_id: str, key_id: str) -> None:
+    if not (key_id.startswith("key_") and ids.is_ulid(key_id.removeprefix("key_"))):
+        raise NotFound(f"no API key {key_id}")
+    admin.revoke_api_key(tenant_id, key_id)
