@@ -24,6 +24,8 @@ class Settings(BaseModel):
     webhook_disable_after_seconds: float = Field(default=5 * 24 * 3600, gt=0)
     delivery_log_days: int = Field(default=30, ge=1)
     event_bus_name: str = "default"
+    # How long an Idempotency-Key's record (and so its replayed response) is kept.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     # From address of assignment emails (template parameter SenderEmail; an SES-verified identity).
     sender_email: str = ""
 
@@ -49,5 +51,6 @@ def settings() -> Settings:
         webhook_timeout_seconds=float(env.get("WEBHOOK_TIMEOUT_SECONDS", "15")),
         webhook_disable_after_seconds=float(env.get("WEBHOOK_DISABLE_AFTER_SECONDS", str(5 * 24 * 3600))),
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),
+        idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         sender_email=env.get("SENDER_EMAIL", ""),
     )

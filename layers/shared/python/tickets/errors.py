@@ -76,6 +76,10 @@ class TicketClosed(DomainError):
     status, code, title = 409, "TICKET_CLOSED", "Ticket is closed"
 
 
+class IdempotencyInProgress(DomainError):
+    status, code, title = 409, "IDEMPOTENCY_IN_PROGRESS", "Request with this Idempotency-Key is in progress"
+
+
 class PreconditionFailed(DomainError):
     status, code, title = 412, "PRECONDITION_FAILED", "Precondition failed"
 
@@ -86,6 +90,10 @@ class PayloadTooLarge(DomainError):
 
 class UnsupportedMediaType(DomainError):
     status, code, title = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code, title = 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key reused with a different request"
 
 
 class ServiceUnavailable(DomainError):

@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from tickets.api import auth, problems
+from tickets.api import auth, idempotency, problems
 from tickets.errors import (
     DomainError,
     FieldError,
@@ -48,7 +48,7 @@ def build_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        return _problem(*problems.from_domain(exc, _request_id(app)))
+        return _problem(*problems.from_domain(exc, _request_id(app)), problems.headers_for(exc) or None)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
@@ -66,7 +66,7 @@ def build_app() -> APIGatewayHttpResolver:
             body = problems.problem_body(
                 503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable", "please retry", [], _request_id(app)
             )
-            return _problem(503, body, {"Retry-After": "1"})
+            return _problem(503, body, {"Retry-After": problems.RETRY_AFTER_SECONDS})
         return _internal(exc)
 
     @app.exception_handler(Exception)
@@ -111,10 +111,21 @@ def _precheck(event: dict[str, Any], scope: str, query_params: frozenset[str]) -
     return found
 
 
+def _problem_result(exc: DomainError, request_id: str | None) -> dict[str, Any]:
+    """A domain error raised outside the resolver, as the Lambda's HTTP API response."""
+    status, body = problems.from_domain(exc, request_id)
+    headers = {"Content-Type": problems.PROBLEM_JSON, **problems.headers_for(exc)}
+    return {"statusCode": status, "headers": headers, "body": body}
+
+
 def make_handler(
     app: APIGatewayHttpResolver, *, scope: str, query: type[BaseModel] | None = None
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point for a one-route function: observability, auth, then the resolver."""
+    """The Lambda entry point for a one-route function: observability, auth, then the resolver.
+
+    A POST with an `Idempotency-Key` header is resolved through `tickets.api.idempotency` (Powertools
+    idempotency, scoped by tenant and route): a replay returns the first 2xx answer.
+    """
     allowed = frozenset(query.model_fields) if query else frozenset()
 
     # No Powertools Tracer here: importing the X-Ray SDK costs ~90 ms of every cold start. Lambda's
@@ -124,12 +135,19 @@ def make_handler(
         request_id = (event.get("requestContext") or {}).get("requestId")
         try:
             found = _precheck(event, scope, allowed)
+            idempotency_key = idempotency.key_of(event)
         except DomainError as exc:
-            status, body = problems.from_domain(exc, request_id)
-            return {"statusCode": status, "headers": {"Content-Type": problems.PROBLEM_JSON}, "body": body}
+            return _problem_result(exc, request_id)
         logger.append_keys(tenant_id=found.tenantId, key_id=found.keyId)
         app.append_context(principal=found)
-        return app.resolve(event, context)
+        if idempotency_key is None:
+            return app.resolve(event, context)
+        try:
+            return idempotency.resolve(app, event, context, tenant_id=found.tenantId, key=idempotency_key)
+        except DomainError as exc:
+            if exc.status >= 500:
+                logger.exception("idempotency store failed")
+            return _problem_result(exc, request_id)
 
     return handler
 

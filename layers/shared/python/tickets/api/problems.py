@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tickets.errors import DomainError, FieldError
+from tickets.errors import (
+    DomainError,
+    FieldError,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    ServiceUnavailable,
+)
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = "1"
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -34,6 +41,28 @@ def problem_body(
 
 def from_domain(exc: DomainError, request_id: str | None) -> tuple[int, str]:
     return exc.status, problem_body(exc.status, exc.code, exc.title, exc.detail, exc.errors, request_id)
+
+
+def headers_for(exc: DomainError) -> dict[str, str]:
+    """Response headers that go with a domain error's problem (a 503 tells the caller when to retry)."""
+    return {"Retry-After": RETRY_AFTER_SECONDS} if exc.status == 503 else {}
+
+
+def from_idempotency(exc: Exception) -> DomainError | None:
+    """Powertools idempotency errors as domain errors; None for anything else.
+
+    The Powertools module is imported here, not at the top: only requests that carry an Idempotency-Key
+    load it (it imports boto3), and by the time one of its errors exists it is loaded already.
+    """
+    from aws_lambda_powertools.utilities.idempotency import exceptions as idem
+
+    if isinstance(exc, idem.IdempotencyValidationError):
+        return IdempotencyKeyReused("this Idempotency-Key was used with a different request body or path")
+    if isinstance(exc, idem.IdempotencyAlreadyInProgressError):
+        return IdempotencyInProgress("a request with this Idempotency-Key is still running; retry shortly")
+    if isinstance(exc, idem.IdempotencyPersistenceLayerError | idem.IdempotencyInconsistentStateError):
+        return ServiceUnavailable("the idempotency store is unavailable; please retry")
+    return None
 
 
 def _field(loc: tuple[Any, ...]) -> str:

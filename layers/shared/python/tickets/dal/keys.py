@@ -37,6 +37,15 @@ def counts(tenant_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: "COUNTS"}
 
 
+# Powertools idempotency names its sort keys `<prefix>#<md5 of the route and the Idempotency-Key>`.
+IDEMPOTENCY_SK_PREFIX = "REQUEST"
+
+
+def idempotency_partition(tenant_id: str) -> str:
+    """Partition of a tenant's Idempotency-Key records (Powertools' `static_pk_value`), one per tenant."""
+    return f"{tenant_pk(tenant_id)}#IDEMPOTENCY"
+
+
 def consumer_idempotency_partition(consumer: str) -> str:
     """Partition of a stream consumer's Powertools idempotency records (`static_pk_value`), keyed by event id."""
     return f"IDEMPOTENCY#{consumer}"
