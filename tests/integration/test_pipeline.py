@@ -354,7 +354,8 @@ def test_given_a_name_rebound_to_loopback_after_registration_when_delivering_the
         assert attempt["responseStatus"] is None and attempt["error"].startswith("blocked: "), attempt
         assert "127.0.0.1" in attempt["error"] and attempt["state"] != "succeeded"
     (delivery,) = pipeline.stored(tenant, "delivery")
-    assert delivery["state"] == "failed" and delivery["attempt"] == len(log) == 3
+    # Today a blocked attempt is retried like a network error (all 3 attempts); stopping at the first is fine too.
+    assert delivery["state"] == "failed" and delivery["attempt"] == len(log) and 1 <= len(log) <= 3
 
 
 # ---------------------------------------------------------------- 5-6. status events
