@@ -81,6 +81,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "list_api_keys": {"query": {"limit": "20"}},
     "create_api_key": {"body": {"name": "CI pipeline", "scopes": ["tickets:read", "tickets:write"]}},
     "delete_api_key": {"params": {"id": "key_" + SAMPLE_ID}},
+    "list_agents": {"query": {"limit": "50"}},
+    "get_agent": {"params": {"id": SAMPLE_ID}},
+    "create_agent": {"body": {"name": "Grace Hopper", "email": "grace@example.com", "level": "N1"}},
+    "update_agent": {"params": {"id": SAMPLE_ID}, "body": {"available": False}},
+    "delete_agent": {"params": {"id": SAMPLE_ID}},
+    "api_create_ticket": {
+        "headers": {"idempotency-key": "evt-payment-failed-98431"},
+        "body": {
+            "customerExternalId": "crm-4711",
+            "subject": "Payment failed for order ord_98431",
+            "description": "Card declined by the issuer (code 05).",
+            "priority": "high",
+            "category": "billing",
+            "metadata": {"orderId": "ord_98431", "errorCode": "card_declined"},
+            "dedupeKey": "payment-failed:ord_98431",
+        },
+    },
 }
 
 _SAMPLE_TICKET = {

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -153,6 +154,7 @@ def parameter_defaults() -> dict[str, str]:
 
 
 SHARED_LAYER = ROOT / "layers" / "shared" / "python"
+_IMPORT_LOCK = threading.RLock()
 
 
 def ensure_shared_layer_on_path() -> None:
@@ -165,13 +167,14 @@ def load_handler(fn: Function) -> Any:
     """Import a function's module the way Lambda would (layers on sys.path), under a unique name."""
     ensure_shared_layer_on_path()
     module_file, attr = fn.handler.rsplit(".", 1)
-    mod: ModuleType | None = sys.modules.get(fn.module_name)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(fn.module_name, fn.code_uri / f"{module_file}.py")
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[fn.module_name] = mod
-        spec.loader.exec_module(mod)
+    with _IMPORT_LOCK:  # concurrent first requests must not see a half-imported module
+        mod: ModuleType | None = sys.modules.get(fn.module_name)
+        if mod is None:
+            spec = importlib.util.spec_from_file_location(fn.module_name, fn.code_uri / f"{module_file}.py")
+            assert spec and spec.loader
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            sys.modules[fn.module_name] = mod
     return getattr(mod, attr)
 
 

@@ -45,6 +45,12 @@ EXPECTED = {
     "list_api_keys": 200,  # lists the sample key itself
     "create_api_key": 201,
     "delete_api_key": 404,
+    "list_agents": 200,
+    "get_agent": 404,
+    "create_agent": 201,
+    "update_agent": 404,
+    "delete_agent": 404,
+    "api_create_ticket": 404,  # CUSTOMER_NOT_FOUND: the sample tenant has no customer crm-4711
     # Consumers: a Lambda batch response with no failed records.
     "fanout_webhooks": None,
     "record_ticket_history": None,
@@ -86,7 +92,7 @@ def test_given_a_tenant_with_the_sample_key_when_the_sample_event_is_invoked_the
     assert result["statusCode"] == EXPECTED[name], result.get("body")
     body = json.loads(result["body"]) if result.get("body") else None
     if result["statusCode"] == 404:
-        assert body["code"] == "NOT_FOUND"
+        assert body["code"] == ("CUSTOMER_NOT_FOUND" if name == "api_create_ticket" else "NOT_FOUND")
     elif result["statusCode"] == 201:
         assert body["id"] and result["headers"]["Location"].endswith(body["id"])
     elif name == "list_api_keys":  # the sample tenant's only key is the sample key

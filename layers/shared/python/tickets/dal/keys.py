@@ -152,8 +152,16 @@ def history_prefix(ticket_id: str) -> str:
     return f"HISTORY#{ticket_id}#"
 
 
+AGENT_PREFIX = "AGENT#"
+
+
 def agent(tenant_id: str, agent_id: str) -> dict[str, str]:
-    return {PK: tenant_pk(tenant_id), SK: f"AGENT#{agent_id}"}
+    return {PK: tenant_pk(tenant_id), SK: f"{AGENT_PREFIX}{agent_id}"}
+
+
+def dedupe(tenant_id: str, dedupe_key: str) -> dict[str, str]:
+    """Points at the unfinished ticket a business event's dedupeKey belongs to (or a creation in flight)."""
+    return {PK: tenant_pk(tenant_id), SK: f"DEDUPE#{dedupe_key}"}
 
 
 def status_count_attr(status: str) -> str:

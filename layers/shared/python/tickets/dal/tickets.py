@@ -16,6 +16,10 @@ class VersionConflict(Exception):
     """The ticket changed (or vanished) between our read and our conditional write."""
 
 
+class DedupeClaimLost(Exception):
+    """Another request took over this dedupe key's pointer (our claim had expired)."""
+
+
 def _ticket_item(tenant_id: str, ticket: dict[str, Any]) -> dict[str, Any]:
     item = {k: v for k, v in ticket.items() if v is not None}
     return {
@@ -86,6 +90,17 @@ def _customer_count(tenant_id: str, customer_id: str, delta: int) -> dict[str, A
     return {"Update": update}
 
 
+def _agent_count(tenant_id: str, agent_id: str, delta: int) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.agent(tenant_id, agent_id)),
+            "UpdateExpression": "ADD openTickets :d",
+            "ExpressionAttributeValues": {":d": value(delta)},
+        }
+    }
+
+
 def _exists_check(key: dict[str, str]) -> dict[str, Any]:
     return {
         "ConditionCheck": {"TableName": table(), "Key": serialize(key), "ConditionExpression": "attribute_exists(PK)"}
@@ -117,11 +132,92 @@ class _Txn:
             raise
 
 
-def _reference_checks(tenant_id: str, txn: _Txn, ticket: dict[str, Any], old: dict[str, Any] | None) -> None:
-    """Guard references in the same transaction, so a concurrent delete cannot leave a dangling id."""
+FINISHED = frozenset({"resolved", "closed"})
+
+
+class AssignmentRaced(Exception):
+    """The auto-assigned agent's load or availability changed since it was chosen: choose again."""
+
+
+@dataclass(frozen=True)
+class AssignGuard:
+    """Auto-assignment's view of the chosen agent, re-checked inside the write."""
+
+    agent_id: str
+    open_tickets: int
+    level: str
+
+
+def _open_assignee(ticket: dict[str, Any] | None) -> str | None:
+    """The agent whose openTickets this ticket counts towards (unfinished and assigned), if any."""
+    if not ticket or ticket.get("status") in FINISHED:
+        return None
+    return ticket.get("assigneeId") or None
+
+
+def _agent_ops(
+    tenant_id: str,
+    txn: _Txn,
+    ticket: dict[str, Any],
+    old: dict[str, Any] | None,
+    at: str,
+    guard: AssignGuard | None = None,
+) -> None:
+    """Keep every agent's openTickets exact, in the ticket's own transaction (one operation per agent)."""
+    deltas: dict[str, int] = {}
+    before, after = _open_assignee(old), _open_assignee(ticket)
+    if before != after:
+        if before:
+            deltas[before] = deltas.get(before, 0) - 1
+        if after:
+            deltas[after] = deltas.get(after, 0) + 1
+    newly_assigned = ticket.get("assigneeId") if ticket.get("assigneeId") != (old or {}).get("assigneeId") else None
+    for agent_id in sorted({*deltas, *([newly_assigned] if newly_assigned else [])}):
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, adds, conditions = [], [], []
+        if deltas.get(agent_id):
+            adds.append("openTickets :d")
+            values[":d"] = value(deltas[agent_id])
+        if agent_id == newly_assigned:
+            sets.append("lastAssignedAt = :at")
+            values[":at"] = value(at)
+            conditions.append("attribute_exists(PK)")
+        error: type[Exception] | None = InvalidAssignee if agent_id == newly_assigned else None
+        if guard is not None and agent_id == guard.agent_id:
+            conditions += ["openTickets = :seen", "available = :yes", "#level = :level"]
+            values |= {":seen": value(guard.open_tickets), ":yes": value(True), ":level": value(guard.level)}
+            names["#level"] = "level"
+            error = AssignmentRaced
+        expression = " ".join(
+            part
+            for part in ("SET " + ", ".join(sets) if sets else "", "ADD " + ", ".join(adds) if adds else "")
+            if part
+        )
+        update: dict[str, Any] = {
+            "TableName": table(),
+            "Key": serialize(keys.agent(tenant_id, agent_id)),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        if conditions:
+            update["ConditionExpression"] = " AND ".join(conditions)
+        txn.add({"Update": update}, error)
+
+
+def _reference_checks(
+    tenant_id: str,
+    txn: _Txn,
+    ticket: dict[str, Any],
+    old: dict[str, Any] | None,
+    guard: AssignGuard | None = None,
+) -> None:
+    """Guard references in the same transaction, so a concurrent delete cannot leave a dangling id,
+    and move the customer's ticketCount and the agents' openTickets with the ticket."""
+    _agent_ops(tenant_id, txn, ticket, old, ticket.get("updatedAt") or "", guard)
     old = old or {}
-    if ticket.get("assigneeId") and ticket["assigneeId"] != old.get("assigneeId"):
-        txn.add(_exists_check(keys.agent(tenant_id, ticket["assigneeId"])), InvalidAssignee)
     if ticket.get("parentId") and ticket["parentId"] != old.get("parentId"):
         txn.add(_exists_check(keys.ticket(tenant_id, ticket["parentId"])), InvalidParent)
     old_c, new_c = old.get("customerId"), ticket.get("customerId")
@@ -132,7 +228,20 @@ def _reference_checks(tenant_id: str, txn: _Txn, ticket: dict[str, Any], old: di
             txn.add(_customer_count(tenant_id, old_c, -1))
 
 
-def create(tenant_id: str, ticket: dict[str, Any], actor: str | None = None) -> None:
+def create(
+    tenant_id: str,
+    ticket: dict[str, Any],
+    actor: str | None = None,
+    *,
+    guard: AssignGuard | None = None,
+    dedupe_claim: str | None = None,
+) -> None:
+    """Write a new ticket, its reference pointer and every counter it moves, in one transaction.
+
+    `guard`: auto-assignment's expectations of the chosen agent (AssignmentRaced if they no longer hold).
+    `dedupe_claim`: the claim token this request holds on the ticket's dedupe pointer, which the same
+    transaction turns into a pointer to the new ticket.
+    """
     status = keys.status_count_attr(ticket["status"])
     txn = _Txn([], [])
     txn.add(
@@ -156,7 +265,20 @@ def create(tenant_id: str, ticket: dict[str, Any], actor: str | None = None) -> 
         }
     )
     txn.add(_counts_update(tenant_id, {"total": 1, status: 1}))
-    _reference_checks(tenant_id, txn, ticket, None)
+    _reference_checks(tenant_id, txn, ticket, None, guard)
+    if dedupe_claim is not None:
+        txn.add(
+            {
+                "Update": {
+                    "TableName": table(),
+                    "Key": serialize(keys.dedupe(tenant_id, ticket["dedupeKey"])),
+                    "UpdateExpression": "SET ticketId = :id REMOVE claim, claimedAt",
+                    "ConditionExpression": "claim = :claim",
+                    "ExpressionAttributeValues": {":id": value(ticket["id"]), ":claim": value(dedupe_claim)},
+                }
+            },
+            DedupeClaimLost,
+        )
     txn.commit()
 
 
@@ -209,6 +331,8 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
     txn.add(_counts_update(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1}))
     if old.get("customerId"):
         txn.add(_customer_count(tenant_id, old["customerId"], -1))
+    if agent_id := _open_assignee(old):
+        txn.add(_agent_count(tenant_id, agent_id, -1))
     txn.commit()
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from tickets import ids
@@ -18,6 +21,7 @@ from tickets.errors import (
     InvalidParent,
     NotFound,
     PreconditionFailed,
+    ServiceUnavailable,
     TicketClosed,
     ValidationFailed,
 )
@@ -75,15 +79,31 @@ def _apply_status_times(ticket: dict[str, Any], old_status: str | None, at: str)
         ticket["closedAt"] = None
 
 
-def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) -> dict[str, Any]:
-    data = body.model_dump(mode="json")
-    snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
+# Chooses the assignee once the tenant is known: returns (fields to merge into the ticket, guard) or None.
+Assigner = Callable[[dict[str, Any]], tuple[dict[str, Any], dal.AssignGuard] | None]
+ASSIGNMENT_RETRIES = 25
+
+
+def insert_ticket(
+    tenant_id: str,
+    data: dict[str, Any],
+    snapshots: dict[str, Any],
+    actor: str | None,
+    *,
+    assign: Assigner | None = None,
+    dedupe_claim: str | None = None,
+) -> dict[str, Any]:
+    """Number a new ticket (sequence + monthly quota in one conditional update) and write it.
+
+    With `assign`, the assignee is chosen after the tenant's settings are known and re-chosen if the
+    chosen agent's load changes before the write commits; the number is allocated once either way.
+    """
     new_id = ids.new_id()  # createdAt is the id's own millisecond, so id ranges and createdAt agree
     moment = from_ms(ids.timestamp_ms(new_id))
     at = iso(moment)
     tenant = tenants_dal.allocate_ticket_number(tenant_id, month_key(moment))
     number = int(tenant["seq"])
-    ticket: dict[str, Any] = {
+    base: dict[str, Any] = {
         **data,
         "id": new_id,
         "number": number,
@@ -98,14 +118,31 @@ def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) 
         "version": 1,
         **snapshots,
     }
-    _apply_status_times(ticket, None, at)
     try:
-        dal.create(tenant_id, ticket, actor)
+        for attempt in range(ASSIGNMENT_RETRIES):
+            ticket, guard = dict(base), None
+            choice = assign(tenant) if assign else None
+            if choice:
+                fields, guard = choice
+                ticket |= fields
+            _apply_status_times(ticket, None, at)
+            try:
+                dal.create(tenant_id, ticket, actor, guard=guard, dedupe_claim=dedupe_claim)
+            except dal.AssignmentRaced:
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter before choosing again
+                continue
+            return ticket
+        raise ServiceUnavailable("agents are being assigned too fast; retry")
     except BaseException:
         # The number stays used (a gap) but the quota unit is given back.
         tenants_dal.release_quota(tenant_id, month_key(moment))
         raise
-    return ticket
+
+
+def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) -> dict[str, Any]:
+    data = body.model_dump(mode="json")
+    snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
+    return insert_ticket(tenant_id, data, snapshots, actor)
 
 
 def get_ticket(tenant_id: str, id_or_reference: str) -> dict[str, Any]:
@@ -138,7 +175,7 @@ _NULLABLE = (
 )
 
 
-def _shape(stored: dict[str, Any]) -> dict[str, Any]:
+def shape(stored: dict[str, Any]) -> dict[str, Any]:
     """Stored items omit nulls; logic works on the full shape so that comparisons are exact."""
     return {**dict.fromkeys(_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, **stored}
 
@@ -147,7 +184,7 @@ def _load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
     found = dal.get(tenant_id, ticket_id) if ids.is_ulid(ticket_id) else None
     if not found:
         raise NotFound(f"no ticket {ticket_id}")
-    return _shape(found)
+    return shape(found)
 
 
 def _if_match_versions(if_match: str | None) -> list[int] | None:
@@ -176,7 +213,7 @@ def _update_plain(
     if not ids.is_ulid(ticket_id):
         raise NotFound(f"no ticket {ticket_id}")
     try:
-        return _shape(
+        return shape(
             dal.update_fields(
                 tenant_id,
                 ticket_id,
@@ -190,7 +227,7 @@ def _update_plain(
     except dal.UpdateRefused as refused:
         if refused.current is None:
             raise NotFound(f"no ticket {ticket_id}") from None
-        current = _shape(refused.current)
+        current = shape(refused.current)
         _check_if_match(current, versions)
         if current["status"] == Status.CLOSED:
             raise TicketClosed(f"ticket {current['reference']} is closed") from None

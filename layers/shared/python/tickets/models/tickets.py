@@ -226,3 +226,17 @@ class TicketListQuery(PageQuery):
         if self.cursor is not None and "offset" in self.model_fields_set:
             raise ValueError("use either cursor or offset, not both")
         return self
+
+
+class TicketIntake(_TicketFields):
+    """POST /v1/tickets/api-create: a business event from the tenant's back-end, naming its customer."""
+
+    customerExternalId: Annotated[Text, Field(min_length=1, max_length=200)]
+    subject: Subject
+    description: Description | None = None
+    priority: PriorityIn = Priority.MEDIUM
+    category: Category | None = None
+    metadata: dict[str, Any] = {}
+    tags: Annotated[list[Tag], Field(max_length=20)] = []
+    tagIds: Annotated[list[Id], Field(max_length=20)] = []
+    dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
