@@ -14,4 +14,4 @@ def create_api_key(body: ApiKeyCreate):
     return json_response(ApiKeyCreated, created, 201, headers)
 
 
-handler = make_handler(app, scope="keys:manage")
+handler = make_handler(app, scope="keys:manage", secret_fields=("key",))  # shown once, never stored

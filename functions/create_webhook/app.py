@@ -15,4 +15,4 @@ def create_webhook(body: WebhookCreate):
     return json_response(WebhookWithSecret, created, 201, {"Location": f"/v1/webhooks/{created['id']}"})
 
 
-handler = make_handler(app, scope="webhooks:manage")
+handler = make_handler(app, scope="webhooks:manage", secret_fields=("secret",))  # shown once, never stored

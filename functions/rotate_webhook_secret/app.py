@@ -15,4 +15,4 @@ def rotate_webhook_secret(webhook_id: str):
     return json_response(WebhookWithSecret, rotate_secret(tenant_id(app), webhook_id))
 
 
-handler = make_handler(app, scope="webhooks:manage")
+handler = make_handler(app, scope="webhooks:manage", secret_fields=("secret",))  # shown once, never stored

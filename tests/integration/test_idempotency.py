@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import call, items
+from tests.conftest import TABLE, call, items
 from tools.ddbcalls import count_calls
 
 REPLAYED = "idempotent-replayed"
@@ -239,3 +240,28 @@ class TestCallBudget:
         with count_calls() as calls:
             assert _post(warm, "/v1/tickets", {"subject": ""}, key="k").status == 400
         assert calls.operations == ["PutItem", "DeleteItem"]
+
+
+class TestSecretsAreNotStored:
+    def test_given_a_key_creation_with_an_idempotency_key_then_the_key_is_shown_once_and_never_stored(
+        self, aws, tenant
+    ):
+        body = {"scopes": ["tickets:read"], "name": "ci"}
+        first = call("POST", "/v1/api-keys", key=tenant.key, body=body, headers={"Idempotency-Key": "k-1"})
+        assert first.status == 201 and first.json["key"].startswith("tk_")
+        replay = call("POST", "/v1/api-keys", key=tenant.key, body=body, headers={"Idempotency-Key": "k-1"})
+        assert replay.status == 201 and replay.headers.get("idempotent-replayed") == "true"
+        assert replay.json["id"] == first.json["id"] and replay.json["key"] is None
+        raw = first.json["key"]
+        scanned = aws.scan(TableName=TABLE)["Items"]  # test-only Scan: prove the secret is nowhere in the table
+        assert raw not in json.dumps(scanned)
+        assert call("GET", "/v1/api-keys", key=tenant.key).json["total"] == 2  # the tenant key + one, not two
+
+    def test_given_a_webhook_creation_with_an_idempotency_key_then_the_stored_answer_has_no_secret(self, aws, tenant):
+        body = {"url": "https://93.184.216.34/hook"}
+        first = call("POST", "/v1/webhooks", key=tenant.key, body=body, headers={"Idempotency-Key": "w-1"})
+        assert first.status == 201 and first.json["secret"].startswith("whsec_")
+        replay = call("POST", "/v1/webhooks", key=tenant.key, body=body, headers={"Idempotency-Key": "w-1"})
+        assert replay.json["id"] == first.json["id"] and replay.json["secret"] is None
+        idem = [i for i in aws.scan(TableName=TABLE)["Items"] if "IDEMPOTENCY" in i["PK"]["S"]]
+        assert idem and first.json["secret"] not in json.dumps(idem)

@@ -119,7 +119,11 @@ def _problem_result(exc: DomainError, request_id: str | None) -> dict[str, Any]:
 
 
 def make_handler(
-    app: APIGatewayHttpResolver, *, scope: str, query: type[BaseModel] | None = None
+    app: APIGatewayHttpResolver,
+    *,
+    scope: str,
+    query: type[BaseModel] | None = None,
+    secret_fields: tuple[str, ...] = (),
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point for a one-route function: observability, auth, then the resolver.
 
@@ -143,7 +147,9 @@ def make_handler(
         if idempotency_key is None:
             return app.resolve(event, context)
         try:
-            return idempotency.resolve(app, event, context, tenant_id=found.tenantId, key=idempotency_key)
+            return idempotency.resolve(
+                app, event, context, tenant_id=found.tenantId, key=idempotency_key, secret_fields=secret_fields
+            )
         except DomainError as exc:
             if exc.status >= 500:
                 logger.exception("idempotency store failed")

@@ -109,10 +109,28 @@ def _replayed(response: dict[str, Any], idempotent_data: Any) -> dict[str, Any]:
     return {**response, "headers": {**(response.get("headers") or {}), REPLAYED_HEADER: "true"}}
 
 
+def _without(response: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The answer as stored: secret fields of its JSON body are nulled (a secret is shown only once)."""
+    if not fields:
+        return response
+    body = json.loads(response.get("body") or "{}")
+    return {**response, "body": json.dumps({**body, **dict.fromkeys(fields)}, separators=(",", ":"))}
+
+
 def resolve(
-    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, tenant_id: str, key: str
+    app: APIGatewayHttpResolver,
+    event: dict[str, Any],
+    context: Any,
+    *,
+    tenant_id: str,
+    key: str,
+    secret_fields: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """`app.resolve(event, context)` at most once per (tenant, route, key); raises DomainError for 409/422/503."""
+    """`app.resolve(event, context)` at most once per (tenant, route, key); raises DomainError for 409/422/503.
+
+    `secret_fields` (e.g. a new API key) are returned by the first answer only: the stored answer, and
+    so every replay, has them as null, because the store must never hold a secret in clear.
+    """
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(
@@ -133,8 +151,10 @@ def resolve(
         response: dict[str, Any] = app.resolve(event, context)
         if not 200 <= int(response.get("statusCode", 500)) < 300:
             raise _NotStored(response)
-        return response
+        first["response"] = response
+        return _without(response, secret_fields)
 
+    first: dict[str, dict[str, Any]] = {}  # the unredacted answer, when this call is the one that ran
     try:
         result: dict[str, Any] = run(request=_request(event, key))
     except _NotStored as answer:
@@ -144,4 +164,4 @@ def resolve(
         if mapped is None:
             raise
         raise mapped from exc
-    return result
+    return first.get("response", result)
