@@ -109,6 +109,7 @@ def deliver(message: dict[str, Any]) -> str:
     sent_at = datetime.now(UTC)
     status: int | None
     error: str | None
+    blocked = False
     if webhook is None or not webhook.get("enabled"):
         status, duration, error = None, 0, "endpoint disabled" if webhook else "endpoint deleted"
     else:
@@ -127,10 +128,11 @@ def deliver(message: dict[str, Any]) -> str:
             timeout=settings().webhook_timeout_seconds,
             allow_private=settings().allow_private_webhook_targets,
         )
-        status, duration, error = result.status, result.duration_ms, result.error
+        status, duration, error, blocked = result.status, result.duration_ms, result.error, result.blocked
     succeeded = status is not None and 200 <= status < 300
     gone = status == 410
-    can_retry = webhook is not None and webhook.get("enabled") and not gone
+    # A target the SSRF check refused (e.g. its name now resolves to a private address) is not retried.
+    can_retry = webhook is not None and webhook.get("enabled") and not gone and not blocked
     next_at: float | None = None
     if succeeded:
         state = "succeeded"
