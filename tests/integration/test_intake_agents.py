@@ -159,3 +159,26 @@ class TestIntake:
         del body[missing]
         r = call("POST", "/v1/tickets/api-create", key=tenant.key, body=body)
         assert r.status == 400 and r.json["errors"][0]["field"] == missing
+
+
+class TestChangeMarkers:
+    def test_given_writes_then_only_status_changes_and_new_assignees_carry_the_stream_filter_markers(self, aws, tenant):
+        from tickets.dal import keys
+        from tickets.dal.client import deserialize, serialize
+
+        def stored(ticket_id):
+            raw = aws.get_item(TableName="tickets-test", Key=serialize(keys.ticket(tenant.tenant_id, ticket_id)))
+            item = deserialize(raw["Item"])
+            return (item.get("statusChanged", False), item.get("assigneeChanged", False))
+
+        a = _agent(tenant.key)
+        t = call("POST", "/v1/tickets", key=tenant.key, body={"subject": "s"}).json
+        assert stored(t["id"]) == (False, False)
+        call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"assigneeId": a["id"]})
+        assert stored(t["id"]) == (False, True)
+        call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"priority": "high"})
+        assert stored(t["id"]) == (False, False)
+        call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"status": "pending"})
+        assert stored(t["id"]) == (True, False)
+        assigned = call("POST", "/v1/tickets", key=tenant.key, body={"subject": "s", "assigneeId": a["id"]}).json
+        assert stored(assigned["id"]) == (False, True)

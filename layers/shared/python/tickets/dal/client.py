@@ -89,7 +89,7 @@ def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
 _STORAGE_ATTRS = frozenset(
     {
         *("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"),
-        *("type", "tenantId", "expiresAt", "statusChanged", "updatedBy"),
+        *("type", "tenantId", "expiresAt", "statusChanged", "assigneeChanged", "updatedBy"),
     }
 )
 

@@ -248,7 +248,12 @@ def create(
         {
             "Put": {
                 "TableName": table(),
-                "Item": serialize(_ticket_item(tenant_id, {**ticket, "updatedBy": actor})),
+                "Item": serialize(
+                    _ticket_item(
+                        tenant_id,
+                        {**ticket, "updatedBy": actor, "assigneeChanged": bool(ticket.get("assigneeId")) or None},
+                    )
+                ),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
@@ -285,10 +290,12 @@ def create(
 def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], actor: str | None = None) -> None:
     """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction."""
     item = _ticket_item(tenant_id, {**new, "updatedBy": actor})
+    # Markers only on writes that change the status or set a new assignee, so the stream filters of the
+    # status-event and assignment-email consumers (template.yaml FilterCriteria) skip every other change.
     if old["status"] != new["status"]:
-        # A marker only on writes that change the status, so the status-event consumer's stream filter
-        # (template.yaml FilterCriteria) can skip every other change without being invoked.
         item["statusChanged"] = True
+    if new.get("assigneeId") and new.get("assigneeId") != old.get("assigneeId"):
+        item["assigneeChanged"] = True
     put = {
         "TableName": table(),
         "Item": serialize(item),
@@ -393,7 +400,7 @@ def update_fields(
         condition += (
             f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
         )
-    removes.append("statusChanged")  # see replace(): this write does not change the status
+    removes += ["statusChanged", "assigneeChanged"]  # see replace(): this write changes neither
     expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
     try:
         resp = ddb().update_item(
