@@ -68,10 +68,11 @@ ERRORS = {
     "401": "Missing, unknown or revoked API key (UNAUTHORIZED)",
     "403": "The key lacks the route's scope (INSUFFICIENT_SCOPE) or the plan limit is reached",
     "404": "No such resource in this tenant (NOT_FOUND)",
-    "409": "Conflict (CONFLICT, TICKET_CLOSED)",
+    "409": "Conflict (CONFLICT, TICKET_CLOSED, IDEMPOTENCY_IN_PROGRESS)",
     "412": "If-Match does not equal the current version (PRECONDITION_FAILED)",
     "413": "Body larger than 256 KB (PAYLOAD_TOO_LARGE)",
     "415": "The body is not application/json (UNSUPPORTED_MEDIA_TYPE)",
+    "422": "The Idempotency-Key was used with another request (IDEMPOTENCY_KEY_REUSED)",
     "503": "Throttled by AWS after retries (SERVICE_UNAVAILABLE, with Retry-After)",
 }
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
@@ -86,9 +87,25 @@ def _error_codes(method: str, path: str) -> list[str]:
         codes += ["413", "415"]
         if not path.startswith("/v1/tickets") or method == "patch":
             codes.append("409")  # duplicate externalId / tag name; closed ticket
+    if method == "post":
+        codes += ["409", "422"]  # Idempotency-Key in progress / reused
     if method == "patch" and path.startswith("/v1/tickets/"):
         codes.append("412")
-    return sorted(codes)
+    return sorted(set(codes))
+
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the POST safe to retry: scoped to the tenant and the route, kept 24 h. A replay returns the "
+        "first 2xx answer with `Idempotent-Replayed: true` (secrets such as a new API key or webhook secret "
+        "are shown only by the first answer); another request with the same key is 422; a duplicate while "
+        "the first runs is 409. Error answers are not stored."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def _plain(value: Any) -> Any:
@@ -134,6 +151,8 @@ def function_schema(fn: template.Function) -> dict[str, Any]:
                     param["schema"] = query_props[param["name"]]
                     if '"array"' in json.dumps(param["schema"]):
                         param["explode"] = False  # a comma list: status=new,open
+            if method == "post":
+                operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             if "204" in responses:

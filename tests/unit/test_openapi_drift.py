@@ -40,7 +40,13 @@ def test_given_the_document_then_it_declares_auth_server_and_problem_errors():
     assert schemes["bearer"]["scheme"] == "bearer"
     for path, item in doc["paths"].items():
         for method, op in item.items():
-            assert "422" not in op["responses"], f"{method} {path} documents Powertools' 422; we answer 400"
+            # Powertools documents its own 422 for validation; we answer 400. A 422 here can only be ours:
+            # IDEMPOTENCY_KEY_REUSED, on POST routes, alongside the Idempotency-Key header.
+            if method == "post":
+                assert op["responses"]["422"] == {"$ref": "#/components/responses/Error422"}
+                assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in op["parameters"])
+            else:
+                assert "422" not in op["responses"], f"{method} {path} documents Powertools' 422; we answer 400"
             assert op["responses"]["401"] == {"$ref": "#/components/responses/Error401"}
             for p in op.get("parameters", []):
                 if p["in"] == "path":
