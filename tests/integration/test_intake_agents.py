@@ -182,3 +182,24 @@ class TestChangeMarkers:
         assert stored(t["id"]) == (True, False)
         assigned = call("POST", "/v1/tickets", key=tenant.key, body={"subject": "s", "assigneeId": a["id"]}).json
         assert stored(assigned["id"]) == (False, True)
+
+
+def test_given_a_cancelled_transaction_then_the_table_stream_is_still_read(aws, tenant):
+    """moto swaps in a copied table on rollback; tools.motolock keeps open stream iterators working."""
+    import boto3
+    from botocore.config import Config
+
+    streams = boto3.client(
+        "dynamodbstreams", region_name="us-east-1", config=Config(account_id_endpoint_mode="disabled")
+    )
+    arn = aws.describe_table(TableName="tickets-test")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    r = call("POST", "/v1/tickets", key=tenant.key, body={"subject": "x", "parentId": "01JZZZZZZZZZZZZZZZZZZZZZZZ"})
+    assert r.status == 400  # refused before any write
+    call("POST", "/v1/customers", key=tenant.key, body={"externalId": "dup"})
+    assert call("POST", "/v1/customers", key=tenant.key, body={"externalId": "dup"}).status == 409  # cancelled txn
+    call("POST", "/v1/tickets", key=tenant.key, body={"subject": "after the rollback"})
+    records = streams.get_records(ShardIterator=it)["Records"]
+    subjects = [r["dynamodb"].get("NewImage", {}).get("subject", {}).get("S") for r in records]
+    assert "after the rollback" in subjects
