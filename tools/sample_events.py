@@ -81,6 +81,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "list_api_keys": {"query": {"limit": "20"}},
     "create_api_key": {"body": {"name": "CI pipeline", "scopes": ["tickets:read", "tickets:write"]}},
     "delete_api_key": {"params": {"id": "key_" + SAMPLE_ID}},
+    "bulk_set_ticket_status": {"body": {"ids": [SAMPLE_ID, "01JSQ4ZK8X3N5W7Y9B2C4D6F8J"], "status": "resolved"}},
+    "bulk_set_ticket_priority": {"body": {"ids": [SAMPLE_ID], "priority": "urgent"}},
+    "bulk_delete_tickets": {"body": {"ids": [SAMPLE_ID]}},
+    "batch_update_tickets": {
+        "body": {
+            "ids": [SAMPLE_ID],
+            "actions": [{"type": "set_status", "value": "in_progress"}, {"type": "add_tags", "value": ["vip"]}],
+        }
+    },
+    "solve_unfinished_tickets": {"body": {}},
+    "unlink_ticket_customer": {"params": {"id": SAMPLE_ID}},
     "list_agents": {"query": {"limit": "50"}},
     "get_agent": {"params": {"id": SAMPLE_ID}},
     "create_agent": {"body": {"name": "Grace Hopper", "email": "grace@example.com", "level": "N1"}},

@@ -45,6 +45,12 @@ EXPECTED = {
     "list_api_keys": 200,  # lists the sample key itself
     "create_api_key": 201,
     "delete_api_key": 404,
+    "bulk_set_ticket_status": 200,
+    "bulk_set_ticket_priority": 200,
+    "bulk_delete_tickets": 200,
+    "batch_update_tickets": 200,
+    "solve_unfinished_tickets": 200,
+    "unlink_ticket_customer": 404,
     "list_agents": 200,
     "get_agent": 404,
     "create_agent": 201,
@@ -97,5 +103,10 @@ def test_given_a_tenant_with_the_sample_key_when_the_sample_event_is_invoked_the
         assert body["id"] and result["headers"]["Location"].endswith(body["id"])
     elif name == "list_api_keys":  # the sample tenant's only key is the sample key
         assert [k["hint"] for k in body["data"]] == [SAMPLE_KEY[:7]] and body["total"] == 1
+    elif name == "solve_unfinished_tickets":
+        assert body == {"resolved": 0, "remaining": 0}
+    elif name.startswith(("bulk_", "batch_")):  # every sample id is unknown: each item is a 404 on its own
+        assert body["succeeded"] == 0 and body["failed"] == len(body["results"]) > 0
+        assert {r["status"] for r in body["results"]} == {404}
     elif result["statusCode"] == 200:
         assert body["data"] == [] and body["total"] == 0

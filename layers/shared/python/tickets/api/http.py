@@ -164,14 +164,15 @@ def ok(model: type[BaseModel], status: int = 200, description: str = "OK") -> di
 
 
 def json_response(
-    model: type[BaseModel], data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    model: type[BaseModel],
+    data: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    omit_nulls: bool = False,
 ) -> Response:
-    return Response(
-        status_code=status,
-        content_type=JSON,
-        body=model.model_validate(data).model_dump_json(by_alias=True),
-        headers=headers,
-    )
+    body = model.model_validate(data).model_dump_json(by_alias=True, exclude_none=omit_nulls)
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers)
 
 
 def no_content() -> Response:

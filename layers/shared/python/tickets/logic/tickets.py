@@ -180,7 +180,7 @@ def shape(stored: dict[str, Any]) -> dict[str, Any]:
     return {**dict.fromkeys(_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, **stored}
 
 
-def _load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
+def load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
     found = dal.get(tenant_id, ticket_id) if ids.is_ulid(ticket_id) else None
     if not found:
         raise NotFound(f"no ticket {ticket_id}")
@@ -244,43 +244,59 @@ def update_ticket(
     if changes and not (_STRUCTURAL & changes.keys()):
         return _update_plain(tenant_id, ticket_id, changes, versions, actor)
     for _ in range(WRITE_RETRIES):
-        old = _load(tenant_id, ticket_id)
+        old = load(tenant_id, ticket_id)
         _check_if_match(old, versions)
-        if old["status"] == Status.CLOSED:
-            raise TicketClosed(f"ticket {old['reference']} is closed")
-        new = {**old, **changes}
-        if new == old:
-            return old  # nothing to change: no new version, no event
-        refs = {}
-        if "customerId" in changes and changes["customerId"] != old.get("customerId"):
-            refs["customerId"] = changes["customerId"]
-        if "assigneeId" in changes and changes["assigneeId"] != old.get("assigneeId"):
-            refs["assigneeId"] = changes["assigneeId"]
-        if "parentId" in changes and changes["parentId"] != old.get("parentId"):
-            refs["parentId"] = changes["parentId"]
-        if refs:
-            snaps = _snapshots(tenant_id, refs.get("customerId"), refs.get("assigneeId"), refs.get("parentId"))
-            if "customerId" in refs:
-                new["customer"] = snaps.get("customer")
-            if "assigneeId" in refs:
-                new["assignee"] = snaps.get("assignee")
-        at = iso(now())
-        _apply_status_times(new, old["status"], at)
-        new["updatedAt"] = at
-        new["version"] = old["version"] + 1
         try:
-            dal.replace(tenant_id, old, new, actor)
+            return apply_changes(tenant_id, old, changes, actor)
         except dal.VersionConflict:
             if versions is not None:
                 raise PreconditionFailed("the ticket changed while this request was applied") from None
-            continue
-        return new
     raise PreconditionFailed("the ticket is being changed concurrently; retry")
+
+
+def apply_changes(
+    tenant_id: str,
+    old: dict[str, Any],
+    changes: dict[str, Any],
+    actor: str | None,
+    known: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write `changes` over the stored ticket `old` (read + one transaction: counters move with it).
+
+    Raises TicketClosed, the reference errors, or dal.VersionConflict when `old` is no longer current
+    (the caller re-reads and calls again). `known` holds snapshots already fetched for this request
+    (e.g. the one assignee of a bulk assign), keyed "customer"/"assignee".
+    """
+    if old["status"] == Status.CLOSED:
+        raise TicketClosed(f"ticket {old['reference']} is closed")
+    new = {**old, **changes}
+    if new == old:
+        return old  # nothing to change: no new version, no event
+    refs = {
+        field: changes[field]
+        for field in ("customerId", "assigneeId", "parentId")
+        if field in changes and changes[field] != old.get(field)
+    }
+    known = known or {}
+    fetch = {f: v for f, v in refs.items() if not (f == "assigneeId" and "assignee" in known)}
+    if fetch:
+        snaps = _snapshots(tenant_id, fetch.get("customerId"), fetch.get("assigneeId"), fetch.get("parentId"))
+        known = {**known, **snaps}
+    if "customerId" in refs:
+        new["customer"] = known.get("customer")
+    if "assigneeId" in refs:
+        new["assignee"] = known.get("assignee") if refs["assigneeId"] else None
+    at = iso(now())
+    _apply_status_times(new, old["status"], at)
+    new["updatedAt"] = at
+    new["version"] = old["version"] + 1
+    dal.replace(tenant_id, old, new, actor)
+    return new
 
 
 def delete_ticket(tenant_id: str, ticket_id: str) -> None:
     for _ in range(WRITE_RETRIES):
-        old = _load(tenant_id, ticket_id)
+        old = load(tenant_id, ticket_id)
         try:
             dal.delete(tenant_id, old)
         except dal.VersionConflict:

@@ -1,0 +1,189 @@
+"""Bulk and batch changes: each ticket stands alone, written with the same conditional transaction as PATCH.
+
+Tickets are read with BatchGetItem (100 keys a call); each change is one TransactWriteItems conditional
+on the version that was read, moving the same counters as a single PATCH, so a concurrent PATCH is
+never lost (a conflict re-reads that one ticket and applies the change again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tickets import ids as idgen
+from tickets.dal import agents as agents_dal
+from tickets.dal import keys
+from tickets.dal import tenants as tenants_dal
+from tickets.dal import tickets as dal
+from tickets.dal.query import QueryPlan, query
+from tickets.errors import DomainError, FieldError, InvalidAssignee, NotFound, ServiceUnavailable, ValidationFailed
+from tickets.logic import paging
+from tickets.logic.tickets import WRITE_RETRIES, apply_changes, load, shape
+from tickets.models.bulk import Batch
+from tickets.models.tickets import UNFINISHED, Status
+
+WORKERS = 8
+SOLVE_LIMIT = 1000
+
+Change = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _read(tenant_id: str, ticket_ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    valid = [i for i in ticket_ids if idgen.is_ulid(i)]
+    for start in range(0, len(valid), 100):
+        chunk = valid[start : start + 100]
+        found |= dal.get_many(tenant_id, [(i, keys.ticket(tenant_id, i)) for i in chunk])
+    return {i: shape(t) for i, t in found.items()}
+
+
+def _error(exc: DomainError) -> dict[str, Any]:
+    return {"code": exc.code, "detail": exc.detail or exc.title}
+
+
+def _run(tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, Any] | None], None]) -> dict[str, Any]:
+    distinct = list(dict.fromkeys(ticket_ids))  # a repeated id is handled once
+    stored = _read(tenant_id, distinct)
+
+    def outcome(ticket_id: str) -> dict[str, Any]:
+        try:
+            one(ticket_id, stored.get(ticket_id))
+        except DomainError as exc:
+            return {"id": ticket_id, "status": exc.status, "error": _error(exc)}
+        return {"id": ticket_id, "status": 200}
+
+    with ThreadPoolExecutor(min(WORKERS, len(distinct))) as pool:
+        results = list(pool.map(outcome, distinct))
+    ok = sum(1 for r in results if r["status"] == 200)
+    return {"results": results, "succeeded": ok, "failed": len(results) - ok}
+
+
+def _changer(tenant_id: str, change: Change, actor: str | None, known: dict[str, Any] | None = None) -> Any:
+    def one(ticket_id: str, ticket: dict[str, Any] | None) -> None:
+        for _ in range(WRITE_RETRIES):
+            if ticket is None:
+                raise NotFound(f"no ticket {ticket_id}")
+            try:
+                apply_changes(tenant_id, ticket, change(ticket), actor, known)
+                return
+            except dal.VersionConflict:
+                ticket = shape(found) if (found := dal.get(tenant_id, ticket_id)) else None
+        raise ServiceUnavailable("the ticket is being changed concurrently; retry")
+
+    return one
+
+
+def set_status(tenant_id: str, ticket_ids: list[str], status: str, actor: str | None) -> dict[str, Any]:
+    return _run(tenant_id, ticket_ids, _changer(tenant_id, lambda t: {"status": status}, actor))
+
+
+def set_priority(tenant_id: str, ticket_ids: list[str], priority: str, actor: str | None) -> dict[str, Any]:
+    return _run(tenant_id, ticket_ids, _changer(tenant_id, lambda t: {"priority": priority}, actor))
+
+
+def delete(tenant_id: str, ticket_ids: list[str]) -> dict[str, Any]:
+    def one(ticket_id: str, ticket: dict[str, Any] | None) -> None:
+        for _ in range(WRITE_RETRIES):
+            if ticket is None:
+                raise NotFound(f"no ticket {ticket_id}")
+            try:
+                dal.delete(tenant_id, ticket)
+                return
+            except dal.VersionConflict:
+                ticket = shape(found) if (found := dal.get(tenant_id, ticket_id)) else None
+        raise ServiceUnavailable("the ticket is being changed concurrently; retry")
+
+    return _run(tenant_id, ticket_ids, one)
+
+
+def batch(tenant_id: str, body: Batch, actor: str | None) -> dict[str, Any]:
+    """Apply every action, in order, to each ticket; one write per ticket."""
+    known: dict[str, Any] = {}
+    assignee_error: DomainError | None = None
+    for action in body.actions:
+        if action.type == "assign":
+            agent = agents_dal.get(tenant_id, action.value) if idgen.is_ulid(action.value) else None
+            if agent is None:
+                assignee_error = InvalidAssignee(
+                    f"agent {action.value} does not exist", [FieldError("value", "unknown")]
+                )
+            else:
+                known["assignee"] = {"id": agent["id"], "name": agent.get("name"), "email": agent.get("email")}
+
+    def change(ticket: dict[str, Any]) -> dict[str, Any]:
+        if assignee_error is not None:
+            raise assignee_error
+        out: dict[str, Any] = {}
+        tags = list(ticket.get("tags") or [])
+        for action in body.actions:
+            match action.type:
+                case "set_status":
+                    out["status"] = str(action.value)
+                case "set_priority":
+                    out["priority"] = str(action.value)
+                case "assign":
+                    out["assigneeId"] = action.value
+                case "unassign":
+                    out["assigneeId"] = None
+                case "add_tags":
+                    tags += [t for t in action.value if t not in tags]
+                case "remove_tags":
+                    tags = [t for t in tags if t not in action.value]
+                case "set_category":
+                    out["category"] = action.value
+        if tags != list(ticket.get("tags") or []):
+            if len(tags) > 20:
+                raise ValidationFailed("a ticket has at most 20 tags", [FieldError("tags", "too many")])
+            out["tags"] = tags
+        return out
+
+    return _run(tenant_id, body.ids, _changer(tenant_id, change, actor, known))
+
+
+def _unfinished_plans(tenant_id: str, customer_id: str | None) -> list[QueryPlan]:
+    if customer_id:
+        return [QueryPlan(keys.BY_CUSTOMER, keys.customer_partition(tenant_id, customer_id))]
+    return [QueryPlan(keys.BY_STATUS, keys.status_partition(tenant_id, s)) for s in UNFINISHED]
+
+
+def _unfinished_ids(tenant_id: str, customer_id: str | None, limit: int) -> list[str]:
+    """Ids of unfinished tickets from the status index (or the customer's index), oldest first."""
+    found: list[str] = []
+    for plan in _unfinished_plans(tenant_id, customer_id):
+        plan = QueryPlan(plan.index, plan.partition, forward=True)
+        start = None
+        while len(found) < limit:
+            items, start = query(plan, limit=min(1000, limit - len(found) + 50), start_key=start,
+                                 projection=["id", "status"])  # fmt: skip
+            found += [t["id"] for t in items if t["status"] in UNFINISHED][: limit - len(found)]
+            if start is None:
+                break
+    return found
+
+
+def _remaining(tenant_id: str, customer_id: str | None) -> int:
+    if customer_id:
+        plan = QueryPlan(keys.BY_CUSTOMER, keys.customer_partition(tenant_id, customer_id))
+        return paging.count(plan, lambda t: t["status"] in UNFINISHED, ["status"])
+    counts = tenants_dal.get_counts(tenant_id)
+    return sum(int(counts.get(keys.status_count_attr(s), 0)) for s in UNFINISHED)
+
+
+def solve_unfinished(tenant_id: str, customer_id: str | None, actor: str | None) -> dict[str, Any]:
+    ticket_ids = _unfinished_ids(tenant_id, customer_id, SOLVE_LIMIT)
+    resolved = 0
+    for start in range(0, len(ticket_ids), 100):
+        result = set_status(tenant_id, ticket_ids[start : start + 100], Status.RESOLVED, actor)
+        resolved += result["succeeded"]
+    return {"resolved": resolved, "remaining": _remaining(tenant_id, customer_id)}
+
+
+def unlink_customer(tenant_id: str, ticket_id: str, actor: str | None) -> dict[str, Any]:
+    for _ in range(WRITE_RETRIES):
+        old = load(tenant_id, ticket_id)
+        try:
+            return apply_changes(tenant_id, old, {"customerId": None}, actor)
+        except dal.VersionConflict:
+            continue
+    raise ServiceUnavailable("the ticket is being changed concurrently; retry")
