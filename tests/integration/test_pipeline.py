@@ -116,7 +116,7 @@ def make_pipeline(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
             for key, val in template.resolve_function_env(FUNCTIONS[name], refs, strict=True).items():
                 monkeypatch.setenv(key, val)
         reset_caches()
-        status_events._publish_once.cache_clear()  # its idempotency store holds a client and the table name
+        status_events.publish_once.cache_clear()  # its idempotency store holds a client and the table name
 
         def invoke(fn: template.Function, event: dict[str, Any]) -> Any:
             pipeline.invocations[fn.name].append(len(event["Records"]))
@@ -136,7 +136,7 @@ def make_pipeline(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         for r in p.receivers:
             r.close()
     reset_caches()
-    status_events._publish_once.cache_clear()
+    status_events.publish_once.cache_clear()
 
 
 def fail_once_on_call(n: int, real: Callable[..., Any], fired: list[int]) -> Callable[..., Any]:

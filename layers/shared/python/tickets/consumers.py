@@ -68,3 +68,55 @@ def queue_consumer(on_message: Callable[[dict[str, Any]], object]) -> Handler:
         )
 
     return handler
+
+
+IDEMPOTENCY_HOURS = 48  # longer than a stream record can be retried (MaximumRecordAgeInSeconds: 24 h)
+
+
+class OncePerEvent:
+    """`action(event=...)` run at most once per event id, through Powertools idempotency.
+
+    Records live in the table under the consumer's own partition (dal.keys) and expire with the table's
+    TTL. Stream re-runs repeat event ids, so a side effect (an email, an EventBridge event) is not
+    repeated; a raised exception deletes the record, so a failed attempt is retried.
+    """
+
+    def __init__(self, consumer: str, action: Callable[..., Any]) -> None:
+        self.consumer, self.action = consumer, action
+        self._wrapped: Callable[..., Any] | None = None
+        self._config: Any = None
+
+    def _build(self) -> Callable[..., Any]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        from tickets.config import settings
+        from tickets.dal import keys
+        from tickets.dal.client import ddb
+
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings().table_name,
+            key_attr=keys.PK,
+            sort_key_attr=keys.SK,
+            static_pk_value=keys.consumer_idempotency_partition(self.consumer),
+            expiry_attr="expiresAt",
+            boto3_client=ddb(),
+        )
+        self._config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_HOURS * 3600)
+        return idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=self._config)(
+            self.action
+        )
+
+    def cache_clear(self) -> None:
+        """Forget the persistence layer (it holds a client and the table name): tests change both."""
+        self._wrapped = self._config = None
+
+    def __call__(self, event: DomainEvent, lambda_context: Any = None) -> Any:
+        if self._wrapped is None:
+            self._wrapped = self._build()
+        if lambda_context is not None:
+            self._config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
+        return self._wrapped(event={**event.model_dump(mode="json"), "tenantId": event.tenantId})

@@ -15,19 +15,17 @@ retry sends a second email.
 from __future__ import annotations
 
 import html
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
 from tickets.config import settings
-from tickets.dal import keys
+from tickets.consumers import OncePerEvent
 from tickets.integrations import email
 from tickets.models.events import DomainEvent
 
 logger = Logger()
-IDEMPOTENCY_HOURS = 48  # longer than a stream record can be retried (MaximumRecordAgeInSeconds: 24 h)
 CONSUMER = "send_assignment_email"
 
 
@@ -76,33 +74,12 @@ def compose(ticket: dict[str, Any]) -> email.Email:
     return email.Email(to=assignee["email"], subject=f"[{reference}] {subject}", text=text, html=body)
 
 
-@cache
-def _send_once() -> Any:
-    """`send(event)` wrapped in Powertools idempotency keyed on the event id; returns (send, config)."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+def _send(event: dict[str, Any]) -> dict[str, str]:
+    message = compose(event["data"]["ticket"])
+    return {"messageId": email.send(message)}  # the last step: nothing after SES accepted can fail here
 
-    from tickets.dal.client import ddb
 
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings().table_name,
-        key_attr="PK",
-        sort_key_attr="SK",
-        static_pk_value=keys.consumer_idempotency_partition(CONSUMER),
-        expiry_attr="expiresAt",
-        boto3_client=ddb(),
-    )
-    config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_HOURS * 3600)
-
-    @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
-    def send(event: dict[str, Any]) -> dict[str, str]:
-        message = compose(event["data"]["ticket"])
-        return {"messageId": email.send(message)}  # the last step: nothing after SES accepted can fail here
-
-    return send, config
+send_once = OncePerEvent(CONSUMER, _send)
 
 
 def send_assignment_emails(events: list[DomainEvent], lambda_context: Any = None) -> int:
@@ -110,9 +87,6 @@ def send_assignment_emails(events: list[DomainEvent], lambda_context: Any = None
     assigned = [e for e in events if e.type == "ticket.assigned"]
     if not assigned:
         return 0
-    send, config = _send_once()
-    if lambda_context is not None:
-        config.register_lambda_context(lambda_context)  # an in-progress record expires with the invocation
     handled = 0
     for event in assigned:
         ticket = event.data["ticket"]
@@ -122,7 +96,7 @@ def send_assignment_emails(events: list[DomainEvent], lambda_context: Any = None
                 extra={"event_id": event.id, "ticket_id": ticket.get("id"), "assignee_id": event.data["assigneeId"]},
             )
             continue
-        result = send(event={**event.model_dump(mode="json"), "tenantId": event.tenantId})
+        result = send_once(event, lambda_context)
         logger.info(
             "assignment email sent", extra={"event_id": event.id, "message_id": (result or {}).get("messageId")}
         )
