@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets.dal import keys
+from tickets.dal import counters, keys
 from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
 from tickets.dal.query import QueryPlan, query
 from tickets.errors import Conflict, NotFound
@@ -20,24 +20,13 @@ def _item(tenant_id: str, a: dict[str, Any]) -> dict[str, Any]:
     return {**keys.agent(tenant_id, a["id"]), "type": "agent", "tenantId": tenant_id, **a}
 
 
-def _count(tenant_id: str, delta: int) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": table(),
-            "Key": serialize(keys.counts(tenant_id)),
-            "UpdateExpression": "ADD agents :d",
-            "ExpressionAttributeValues": {":d": value(delta)},
-        }
-    }
-
-
 def create(tenant_id: str, a: dict[str, Any]) -> None:
     put = {
         "TableName": table(),
         "Item": serialize(_item(tenant_id, a)),
         "ConditionExpression": "attribute_not_exists(PK)",
     }
-    ddb().transact_write_items(TransactItems=[{"Put": put}, _count(tenant_id, 1)])
+    ddb().transact_write_items(TransactItems=[{"Put": put}, counters.add(tenant_id, {"agents": 1})])
 
 
 def get(tenant_id: str, agent_id: str) -> dict[str, Any] | None:
@@ -75,7 +64,7 @@ def delete(tenant_id: str, agent_id: str) -> None:
         "ExpressionAttributeValues": {":zero": value(0)},
     }
     try:
-        ddb().transact_write_items(TransactItems=[{"Delete": delete_op}, _count(tenant_id, -1)])
+        ddb().transact_write_items(TransactItems=[{"Delete": delete_op}, counters.add(tenant_id, {"agents": -1})])
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise

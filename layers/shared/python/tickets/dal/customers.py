@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets.dal import keys
+from tickets.dal import counters, keys
 from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
 from tickets.errors import Conflict, NotFound
 
@@ -34,17 +34,6 @@ def _pointer(tenant_id: str, c: dict[str, Any]) -> dict[str, Any]:
         "type": "customerext",
         "tenantId": tenant_id,
         "customer": snapshot(c),
-    }
-
-
-def _count(tenant_id: str, delta: int) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": table(),
-            "Key": serialize(keys.counts(tenant_id)),
-            "UpdateExpression": "ADD customers :d",
-            "ExpressionAttributeValues": {":d": value(delta)},
-        }
     }
 
 
@@ -83,7 +72,7 @@ def create(tenant_id: str, c: dict[str, Any]) -> None:
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
-            _count(tenant_id, 1),
+            counters.add(tenant_id, {"customers": 1}),
         ],
         duplicate_at=1,
     )
@@ -157,7 +146,7 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
                         "Key": serialize(keys.customer_external(tenant_id, old["externalId"])),
                     }
                 },
-                _count(tenant_id, -1),
+                counters.add(tenant_id, {"customers": -1}),
             ],
             duplicate_at=None,
         )

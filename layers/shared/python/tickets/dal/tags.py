@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets.dal import keys
+from tickets.dal import counters, keys
 from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
 from tickets.errors import Conflict, NotFound
 
@@ -21,17 +21,6 @@ def _name_put(tenant_id: str, t: dict[str, Any]) -> dict[str, Any]:
             "TableName": table(),
             "Item": serialize({**keys.tag_name(tenant_id, t["name"]), "type": "tagname", "tagId": t["id"]}),
             "ConditionExpression": "attribute_not_exists(PK)",
-        }
-    }
-
-
-def _count(tenant_id: str, delta: int) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": table(),
-            "Key": serialize(keys.counts(tenant_id)),
-            "UpdateExpression": "ADD tags :d",
-            "ExpressionAttributeValues": {":d": value(delta)},
         }
     }
 
@@ -58,7 +47,9 @@ def create(tenant_id: str, t: dict[str, Any]) -> None:
             "ConditionExpression": "attribute_not_exists(PK)",
         }
     }
-    _transact([put, _name_put(tenant_id, t), _count(tenant_id, 1)], name_at=1, missing_at=None, tag_id=t["id"])
+    _transact(
+        [put, _name_put(tenant_id, t), counters.add(tenant_id, {"tags": 1})], name_at=1, missing_at=None, tag_id=t["id"]
+    )
 
 
 def get(tenant_id: str, tag_id: str) -> dict[str, Any] | None:
@@ -98,7 +89,7 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
                 }
             },
             {"Delete": {"TableName": table(), "Key": serialize(keys.tag_name(tenant_id, old["name"]))}},
-            _count(tenant_id, -1),
+            counters.add(tenant_id, {"tags": -1}),
         ],
         name_at=None,
         missing_at=0,

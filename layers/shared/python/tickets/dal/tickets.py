@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets.dal import keys
+from tickets.dal import counters, keys
 from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
 from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
 
@@ -59,24 +59,6 @@ def get_many(tenant_id: str, refs: list[tuple[str, dict[str, str]]]) -> dict[str
             found[by_key[(item[keys.PK], item[keys.SK])]] = strip_keys(item)
         request = resp.get("UnprocessedKeys") or {}
     return found
-
-
-def _counts_update(tenant_id: str, deltas: dict[str, int]) -> dict[str, Any]:
-    names, parts, values = {}, [], {}
-    for i, (attr, delta) in enumerate(sorted(deltas.items())):
-        if delta:
-            names[f"#c{i}"] = attr
-            values[f":c{i}"] = value(delta)
-            parts.append(f"#c{i} :c{i}")
-    return {
-        "Update": {
-            "TableName": table(),
-            "Key": serialize(keys.counts(tenant_id)),
-            "UpdateExpression": "ADD " + ", ".join(parts),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-    }
 
 
 def _customer_count(tenant_id: str, customer_id: str, delta: int) -> dict[str, Any]:
@@ -269,7 +251,7 @@ def create(
             }
         }
     )
-    txn.add(_counts_update(tenant_id, {"total": 1, status: 1}))
+    txn.add(counters.add(tenant_id, {"total": 1, status: 1}))
     _reference_checks(tenant_id, txn, ticket, None, guard)
     if dedupe_claim is not None:
         txn.add(
@@ -306,7 +288,7 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], actor: str
     txn.add({"Put": put})
     if old["status"] != new["status"]:
         txn.add(
-            _counts_update(
+            counters.add(
                 tenant_id, {keys.status_count_attr(old["status"]): -1, keys.status_count_attr(new["status"]): 1}
             )
         )
@@ -335,7 +317,7 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
         }
     )
     txn.add({"Delete": {"TableName": table(), "Key": serialize(keys.ticket_ref(tenant_id, old["number"]))}})
-    txn.add(_counts_update(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1}))
+    txn.add(counters.add(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1}))
     if old.get("customerId"):
         txn.add(_customer_count(tenant_id, old["customerId"], -1))
     if agent_id := _open_assignee(old):
