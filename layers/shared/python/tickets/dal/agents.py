@@ -7,7 +7,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import counters, keys
-from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
+from tickets.dal.client import (
+    condition_failed_reasons,
+    ddb,
+    deserialize,
+    serialize,
+    strip_keys,
+    table,
+    update_existing,
+    value,
+)
 from tickets.dal.query import QueryPlan, query
 from tickets.errors import Conflict, NotFound
 
@@ -36,23 +45,7 @@ def get(tenant_id: str, agent_id: str) -> dict[str, Any] | None:
 
 def update(tenant_id: str, agent_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     """Set profile fields; never touches openTickets (so it cannot race the ticket transactions)."""
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
-    values = {f":f{i}": value(v) for i, v in enumerate(fields.values())}
-    try:
-        resp = ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.agent(tenant_id, agent_id)),
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFound(f"no agent {agent_id}") from exc
-        raise
-    return strip_keys(deserialize(resp["Attributes"]))
+    return update_existing(keys.agent(tenant_id, agent_id), fields, missing=f"no agent {agent_id}")
 
 
 def delete(tenant_id: str, agent_id: str) -> None:

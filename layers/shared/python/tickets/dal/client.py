@@ -98,3 +98,34 @@ def condition_failed_reasons(exc: Exception) -> list[str]:
     """Per-item cancellation reasons of a TransactWriteItems call ('' where that item did not fail)."""
     reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
     return [r.get("Code", "") if r.get("Code") != "None" else "" for r in reasons]
+
+
+def update_existing(
+    key: dict[str, str], fields: dict[str, Any], remove: tuple[str, ...] = (), *, missing: str
+) -> dict[str, Any]:
+    """SET (and REMOVE) attributes of an item that must exist; NotFound(`missing`) otherwise. The new item."""
+    from botocore.exceptions import ClientError
+
+    from tickets.errors import NotFound
+
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    values = {f":f{i}": value(v) for i, v in enumerate(fields.values())}
+    expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+    if remove:
+        names |= {f"#r{i}": k for i, k in enumerate(remove)}
+        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
+    try:
+        resp = ddb().update_item(
+            TableName=table(),
+            Key=serialize(key),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise NotFound(missing) from exc
+        raise
+    return strip_keys(deserialize(resp["Attributes"]))

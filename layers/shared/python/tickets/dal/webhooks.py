@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import keys
-from tickets.dal.client import ddb, deserialize, serialize, strip_keys, table, value
+from tickets.dal.client import ddb, deserialize, serialize, strip_keys, table, update_existing, value
 from tickets.errors import NotFound
 
 
@@ -53,27 +53,7 @@ def list_all(tenant_id: str) -> list[dict[str, Any]]:
 
 def update(tenant_id: str, webhook_id: str, fields: dict[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
     """Set (and remove) fields of an existing subscription; 404 if it is gone."""
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
-    values = {f":f{i}": value(v) for i, v in enumerate(fields.values())}
-    expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
-    if remove:
-        names |= {f"#r{i}": k for i, k in enumerate(remove)}
-        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
-    try:
-        resp = ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.webhook(tenant_id, webhook_id)),
-            UpdateExpression=expression,
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFound(f"no webhook {webhook_id}") from exc
-        raise
-    return strip_keys(deserialize(resp["Attributes"]))
+    return update_existing(keys.webhook(tenant_id, webhook_id), fields, remove, missing=f"no webhook {webhook_id}")
 
 
 def delete(tenant_id: str, webhook_id: str) -> None:
