@@ -350,11 +350,8 @@ def _clear_consumer_stores() -> None:
     """Forget the once-per-event idempotency stores of the consumers (they hold a client and the table name)."""
     from tickets.logic import assignment_emails, status_events
 
-    for module in (status_events, assignment_emails):
-        for name in ("publish_once", "_publish_once", "send_once", "_send_once"):
-            store = getattr(module, name, None)
-            if store is not None and hasattr(store, "cache_clear"):
-                store.cache_clear()
+    status_events.publish_once.cache_clear()
+    assignment_emails.send_once.cache_clear()
 
 
 class Pipeline:
