@@ -17,7 +17,15 @@ from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as dal
 from tickets.dal.query import QueryPlan, query
-from tickets.errors import DomainError, FieldError, InvalidAssignee, NotFound, ServiceUnavailable, ValidationFailed
+from tickets.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    InvalidAssignee,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from tickets.logic import paging
 from tickets.logic.tickets import WRITE_RETRIES, apply_changes, load, shape
 from tickets.models.bulk import Batch
@@ -42,13 +50,17 @@ def _error(exc: DomainError) -> dict[str, Any]:
     return {"code": exc.code, "detail": exc.detail or exc.title}
 
 
-def _run(tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, Any] | None], None]) -> dict[str, Any]:
+def _run(tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, Any] | None], bool]) -> dict[str, Any]:
+    """Run `one(id, stored ticket or None)` for each distinct id; it returns whether it changed the ticket."""
     distinct = list(dict.fromkeys(ticket_ids))  # a repeated id is handled once
     stored = _read(tenant_id, distinct)
+    changed = 0
 
     def outcome(ticket_id: str) -> dict[str, Any]:
+        nonlocal changed
         try:
-            one(ticket_id, stored.get(ticket_id))
+            if one(ticket_id, stored.get(ticket_id)):
+                changed += 1
         except DomainError as exc:
             return {"id": ticket_id, "status": exc.status, "error": _error(exc)}
         return {"id": ticket_id, "status": 200}
@@ -56,20 +68,24 @@ def _run(tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, An
     with ThreadPoolExecutor(min(WORKERS, len(distinct))) as pool:
         results = list(pool.map(outcome, distinct))
     ok = sum(1 for r in results if r["status"] == 200)
-    return {"results": results, "succeeded": ok, "failed": len(results) - ok}
+    return {"results": results, "succeeded": ok, "failed": len(results) - ok, "changed": changed}
+
+
+def _busy(ticket_id: str) -> DomainError:
+    # Per-item statuses are 200/404/409/400: a ticket that kept changing under us is a conflict.
+    return Conflict(f"ticket {ticket_id} is being changed concurrently; retry it")
 
 
 def _changer(tenant_id: str, change: Change, actor: str | None, known: dict[str, Any] | None = None) -> Any:
-    def one(ticket_id: str, ticket: dict[str, Any] | None) -> None:
+    def one(ticket_id: str, ticket: dict[str, Any] | None) -> bool:
         for _ in range(WRITE_RETRIES):
             if ticket is None:
                 raise NotFound(f"no ticket {ticket_id}")
             try:
-                apply_changes(tenant_id, ticket, change(ticket), actor, known)
-                return
+                return apply_changes(tenant_id, ticket, change(ticket), actor, known) is not ticket
             except dal.VersionConflict:
                 ticket = shape(found) if (found := dal.get(tenant_id, ticket_id)) else None
-        raise ServiceUnavailable("the ticket is being changed concurrently; retry")
+        raise _busy(ticket_id)
 
     return one
 
@@ -83,16 +99,16 @@ def set_priority(tenant_id: str, ticket_ids: list[str], priority: str, actor: st
 
 
 def delete(tenant_id: str, ticket_ids: list[str]) -> dict[str, Any]:
-    def one(ticket_id: str, ticket: dict[str, Any] | None) -> None:
+    def one(ticket_id: str, ticket: dict[str, Any] | None) -> bool:
         for _ in range(WRITE_RETRIES):
             if ticket is None:
                 raise NotFound(f"no ticket {ticket_id}")
             try:
                 dal.delete(tenant_id, ticket)
-                return
+                return True
             except dal.VersionConflict:
                 ticket = shape(found) if (found := dal.get(tenant_id, ticket_id)) else None
-        raise ServiceUnavailable("the ticket is being changed concurrently; retry")
+        raise _busy(ticket_id)
 
     return _run(tenant_id, ticket_ids, one)
 
@@ -173,9 +189,10 @@ def _remaining(tenant_id: str, customer_id: str | None) -> int:
 def solve_unfinished(tenant_id: str, customer_id: str | None, actor: str | None) -> dict[str, Any]:
     ticket_ids = _unfinished_ids(tenant_id, customer_id, SOLVE_LIMIT)
     resolved = 0
+    # The index can lag the table: a ticket already finished is left alone and not counted.
+    solve = _changer(tenant_id, lambda t: {"status": Status.RESOLVED} if t["status"] in UNFINISHED else {}, actor)
     for start in range(0, len(ticket_ids), 100):
-        result = set_status(tenant_id, ticket_ids[start : start + 100], Status.RESOLVED, actor)
-        resolved += result["succeeded"]
+        resolved += _run(tenant_id, ticket_ids[start : start + 100], solve)["changed"]
     return {"resolved": resolved, "remaining": _remaining(tenant_id, customer_id)}
 
 
