@@ -90,10 +90,15 @@ def call(
     body: Any = None,
     query: dict[str, str] | str | None = None,
     headers: dict[str, str] | None = None,
+    apply_env: bool = True,
 ) -> ApiResponse:
-    """Invoke the function that template.yaml routes (method, path) to, with a real HTTP API event."""
+    """Invoke the function that template.yaml routes (method, path) to, with a real HTTP API event.
+
+    `apply_env=False` keeps the process environment as it is (tests that wired queues and parameters).
+    """
     fn, route, params = _route_for(method, path)
-    template.apply_env(fn, {"Table": TABLE})
+    if apply_env:
+        template.apply_env(fn, {"Table": TABLE})
     handler = template.load_handler(fn)
     hdrs = dict(headers or {})
     if key:

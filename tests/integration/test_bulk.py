@@ -26,7 +26,7 @@ import pytest
 from tests.conftest import TABLE, ApiResponse, TenantKey, call, items, make_tenant, reset_caches
 from tools import localmail, template
 from tools.ddbcalls import count_calls
-from tools.events import FakeContext, http_event
+from tools.events import FakeContext
 from tools.eventsources import EventSources
 
 REPLAYED = "idempotent-replayed"
@@ -381,19 +381,7 @@ class Pipeline:
 
     def api(self, method: str, path: str, key: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
         """Like tests.conftest.call, without re-applying the template's default environment."""
-        for fn in self.functions.values():
-            for route in fn.routes:
-                params = route.match(method, path)
-                if params is None:
-                    continue
-                event = http_event(
-                    method, path, route_path=route.path, path_params=params, headers={"x-api-key": key},
-                    query=query, body=body,
-                )  # fmt: skip
-                result = template.load_handler(fn)(event, FakeContext(fn.name))
-                headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-                return ApiResponse(result["statusCode"], headers, result.get("body") or "")
-        raise LookupError(f"no route for {method} {path}")
+        return call(method, path, key=key, body=body, query=query, apply_env=False)
 
     def run(self, timeout: float = 120) -> None:
         self.runner.run_until_idle(timeout=timeout, quiet=0.3)

@@ -17,11 +17,11 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import TABLE, ApiResponse, TenantKey, items, make_tenant, reset_caches
+from tests.conftest import TABLE, TenantKey, call, items, make_tenant, reset_caches
 from tests.e2e.test_webhooks import Receiver
 from tickets.integrations import queue
 from tools import template
-from tools.events import FakeContext, http_event
+from tools.events import FakeContext
 from tools.eventsources import EventSources
 
 FUNCTIONS = template.functions()
@@ -47,19 +47,7 @@ class Pipeline:
 
     def api(self, method: str, path: str, key: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
         """Invoke the function template.yaml routes (method, path) to, as API Gateway would."""
-        for fn in FUNCTIONS.values():
-            for route in fn.routes:
-                params = route.match(method, path)
-                if params is None:
-                    continue
-                event = http_event(
-                    method, path, route_path=route.path, path_params=params, headers={"x-api-key": key},
-                    query=query, body=body,
-                )  # fmt: skip
-                result = template.load_handler(fn)(event, FakeContext(fn.name))
-                headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
-                return ApiResponse(result["statusCode"], headers, result.get("body") or "")
-        raise LookupError(f"no route for {method} {path}")
+        return call(method, path, key=key, body=body, query=query, apply_env=False)
 
     def receiver(self, **kwargs: Any) -> Receiver:
         self.receivers.append(Receiver(**kwargs))
