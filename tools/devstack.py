@@ -189,6 +189,7 @@ class LocalStack:
         self._idle: dict[str, list[Callable[..., Any]]] = {name: [] for name in self.functions}
         self._containers: dict[str, int] = dict.fromkeys(self.functions, 0)
         self._pool_lock = threading.Lock()
+        self._resolver_lock = threading.Lock()
         self._import_lock = threading.Lock()
         self._moto: Any = None
         self._gateway: ThreadingHTTPServer | None = None
@@ -338,6 +339,13 @@ class LocalStack:
             if handler is None:
                 handler = self._new_container(fn)
             try:
+                if fn.routes:
+                    # Powertools keeps the current event on the resolver *class* (BaseRouter.current_event),
+                    # which is process-wide: harmless in Lambda (one request per process), but concurrent
+                    # API requests here would read each other's bodies. API handlers run one at a time;
+                    # consumers (no resolver) stay concurrent, so a slow webhook receiver blocks nothing.
+                    with self._resolver_lock:
+                        return handler(event, FakeContext(fn.name))
                 return handler(event, FakeContext(fn.name))
             finally:
                 with self._pool_lock:
