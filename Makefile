@@ -14,7 +14,7 @@ PY313DIR := $(dir $(PY313))
 # sam's python builder looks up `python3.13` on PATH.
 SAM_ENV  := PATH="$(CURDIR)/$(SAMVENV)/bin:$(PY313DIR):$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help dev test lint build validate admin bench openapi clean check-python
+.PHONY: help dev test lint build validate admin bench openapi fuzz load clean check-python
 
 help:
 	@echo "make dev       local API on http://127.0.0.1:$${PORT:-3000} (moto, no Docker, no AWS)"
@@ -25,6 +25,8 @@ help:
 	@echo "make admin ARGS='tenant create --name Acme --prefix INV'"
 	@echo "make bench     performance budgets -> bench/results.json"
 	@echo "make openapi   regenerate docs/openapi.json"
+	@echo "make fuzz      long schemathesis run of docs/openapi.json against a local stack"
+	@echo "make load      5,000 mixed requests at concurrency 32 against a local stack, then recount"
 
 check-python:
 	@test -n "$(PY313)" || { echo "python3.13 not found on PATH or in pyenv" >&2; exit 1; }
@@ -65,6 +67,12 @@ openapi: $(VENV)/.stamp
 
 bench: $(VENV)/.stamp build  # artifact sizes are read from a fresh sam build
 	$(PY) -m bench.run $(ARGS)
+
+fuzz: $(VENV)/.stamp
+	$(PY) -m tools.fuzz $(ARGS)
+
+load: $(VENV)/.stamp
+	$(PY) -m tools.load $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
