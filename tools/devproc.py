@@ -76,7 +76,7 @@ class StackInfo:
             hdrs.setdefault("Content-Type", "application/json")
         if query:
             path = f"{path}?{urlencode(query)}"
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=timeout)
         try:
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
