@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -182,7 +183,11 @@ class LocalStack:
             else:
                 self.skipped.append(name)
         self.parameters = dev_parameters()
-        self.refs: dict[str, str] = template.build_refs(table={"Table": table_name}, parameters=self.parameters)
+        # The template's secrets (the cursor signing key): random per process, so cursors die with the stack.
+        self.secrets = {name: secrets.token_urlsafe(48) for name in template.resources("AWS::SecretsManager::Secret")}
+        self.refs: dict[str, str] = template.build_refs(
+            table={"Table": table_name}, parameters=self.parameters, secrets=self.secrets
+        )
         self.queues: dict[str, template.CreatedQueue] = {}
         self.event_sources: EventSources | None = None
         self._env = EnvGate(self.refs)
@@ -255,7 +260,10 @@ class LocalStack:
         template.create_table(ddb, self.table_name)
         self.queues = template.create_queues(boto3.client("sqs"))
         self.refs = template.build_refs(
-            table=template.table_refs(ddb, self.table_name), queues=self.queues, parameters=self.parameters
+            table=template.table_refs(ddb, self.table_name),
+            queues=self.queues,
+            parameters=self.parameters,
+            secrets=self.secrets,
         )
         self._env.refs = self.refs
         # SES (and moto) only send from a verified identity: the assignment emails' sender.

@@ -146,6 +146,7 @@ def resolve_env(env: dict[str, Any], refs: dict[str, str], *, strict: bool = Fal
 
     An unknown reference becomes "" (or raises KeyError with strict=True); see build_refs for complete refs.
     """
+    refs = {**secret_refs(), **refs}
     return {key: str(resolve(val, refs, strict=strict)) for key, val in env.items()}
 
 
@@ -219,8 +220,30 @@ def resolve(value: Any, refs: dict[str, str], *, strict: bool = False) -> Any:
         if kind == "Fn::Sub":
             text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
             local = {k: str(resolve(v, refs, strict=strict)) for k, v in extra.items()}
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m.group(1)) or look(m.group(1)), text)
+            text = re.sub(r"\$\{([^}!]+)\}", lambda m: local.get(m.group(1)) or look(m.group(1)), text)
+            return _SECRET_REF.sub(lambda m: look(f"secretsmanager:{m.group(1)}"), text)
+    if isinstance(value, str):
+        return _SECRET_REF.sub(lambda m: look(f"secretsmanager:{m.group(1)}"), value)
     return value
+
+
+# A `{{resolve:secretsmanager:<id>:SecretString}}` dynamic reference (no json-key, version stage or id).
+_SECRET_REF = re.compile(r"\{\{resolve:secretsmanager:(.+?):SecretString\}\}")
+
+
+def secret_refs(values: dict[str, str] | None = None) -> dict[str, str]:
+    """Ref (an ARN) and value of every AWS::SecretsManager::Secret, for its dynamic references.
+
+    CloudFormation resolves `{{resolve:secretsmanager:...}}` at deploy time; locally a secret's value is
+    `values[logical id]` (make dev: random per process) or else a fixed, non-secret one (tests).
+    """
+    out = {}
+    for name in resources("AWS::SecretsManager::Secret"):
+        region, account = PSEUDO_PARAMETERS["AWS::Region"], PSEUDO_PARAMETERS["AWS::AccountId"]
+        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}"
+        out[name] = arn
+        out[f"secretsmanager:{arn}"] = (values or {}).get(name) or f"local-{name}-not-secret"
+    return out
 
 
 def getatt_target(value: Any) -> str | None:
@@ -350,14 +373,17 @@ def build_refs(
     table: dict[str, str] | None = None,
     queues: dict[str, CreatedQueue] | None = None,
     parameters: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Everything Ref / GetAtt can point at locally, for resolve_env / apply_env / the event sources.
 
     `table` is table_refs(...) (or {"Table": name}), `queues` is create_queues(...): a queue's Ref is its URL and
-    its Arn attribute its ARN. Parameters are the template defaults with `parameters` overriding.
+    its Arn attribute its ARN. Parameters are the template defaults with `parameters` overriding. `secrets`
+    gives secrets' local values by logical id (see secret_refs).
     """
     refs = dict(PSEUDO_PARAMETERS)
     refs.update(parameter_values(parameters))
+    refs.update(secret_refs(secrets))
     refs.update(table or {})
     for name, q in (queues or {}).items():
         refs[name] = q.url
@@ -369,7 +395,7 @@ def build_refs(
 
 def resolve_function_env(fn: Function, refs: dict[str, str], *, strict: bool = False) -> dict[str, str]:
     """A function's environment with every reference resolved (parameter defaults under `refs`)."""
-    merged = {**parameter_defaults(), **refs}
+    merged = {**parameter_defaults(), **secret_refs(), **refs}
     return {key: str(resolve(val, merged, strict=strict)) for key, val in fn.environment.items()}
 
 

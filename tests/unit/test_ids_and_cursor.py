@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from tickets import ids
+from tickets.config import settings
 from tickets.dal import keys
 from tickets.errors import ValidationFailed
 from tickets.logic import cursor
+from tools import template
 
 
 @pytest.fixture(autouse=True)
@@ -39,17 +44,99 @@ def test_given_a_ticket_then_every_index_partition_starts_with_its_tenant():
     assert "GSI2PK" not in keys.ticket_index_keys("T1", {**ticket, "customerId": None})
 
 
+def _decoded(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+
+
+def _encoded(data: dict) -> str:
+    return (
+        base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":"), sort_keys=True).encode()).decode().rstrip("=")
+    )
+
+
+KEY = {"PK": "TENANT#T1", "SK": "TICKET#01J"}
+FP = cursor.fingerprint("T1", {"status": ["open"]})
+
+
 def test_given_a_cursor_then_it_round_trips_only_for_the_same_tenant_and_query():
-    key = {"PK": "TENANT#T1", "SK": "TICKET#01J"}
-    fp = cursor.fingerprint("T1", {"status": ["open"]})
-    token = cursor.encode(key, fp)
-    assert cursor.decode(token, fp, "T1", {"PK", "SK"}) == key
+    token = cursor.encode(KEY, FP)
+    assert cursor.decode(token, FP, "T1", {"PK", "SK"}) == KEY
     with pytest.raises(ValidationFailed):
         cursor.decode(token, cursor.fingerprint("T1", {"status": ["new"]}), "T1", {"PK", "SK"})
     with pytest.raises(ValidationFailed):
-        cursor.decode(token, fp, "T2", {"PK", "SK"})
+        cursor.decode(token, FP, "T2", {"PK", "SK"})
+    with pytest.raises(ValidationFailed):  # signed, but outside the caller's tenant: refused all the same
+        cursor.decode(cursor.encode({"PK": "TENANT#T10", "SK": "x"}, FP), FP, "T1", {"PK", "SK"})
     with pytest.raises(ValidationFailed):
-        cursor.decode(cursor.encode({"PK": "TENANT#T10", "SK": "x"}, fp), fp, "T1", {"PK", "SK"})
-    for garbage in ["", "!!!", "e30", token[:-4]]:
+        cursor.decode(token, FP, "T1", {"GSI1PK", "GSI1SK", "PK", "SK"})
+    for garbage in ["", "!!!", "e30", token[:-4], token + "A", "W10", "[" * 2000]:
         with pytest.raises(ValidationFailed):
-            cursor.decode(garbage, fp, "T1", {"PK", "SK"})
+            cursor.decode(garbage, FP, "T1", {"PK", "SK"})
+
+
+def test_given_a_signed_cursor_when_any_part_is_edited_then_it_is_refused():
+    token = cursor.encode(KEY, FP)
+    data = _decoded(token)
+    assert set(data) == {"k", "f", "s"} and data["k"] == KEY
+    edits = [
+        {**data, "k": {**KEY, "SK": "TICKET#01K"}},  # another key in the caller's own tenant: only the MAC stops it
+        {**data, "f": cursor.fingerprint("T1", {})},
+        {**data, "s": data["s"][:-1] + ("A" if data["s"][-1] != "A" else "B")},
+        {k: v for k, v in data.items() if k != "s"},
+        {**data, "x": 1},
+    ]
+    forged = [_encoded(e) for e in edits]
+    forged.append(base64.urlsafe_b64encode(json.dumps(data, indent=1).encode()).decode())  # same JSON, re-spelled
+    for i in range(len(token)):  # every single-character change of the token itself
+        c = token[i]
+        forged.append(token[:i] + ("A" if c != "A" else "B") + token[i + 1 :])
+    for bad in forged:
+        with pytest.raises(ValidationFailed) as exc:
+            cursor.decode(bad, FP, "T1", {"PK", "SK"})
+        assert exc.value.errors[0].field == "cursor"
+
+
+def test_given_another_signing_key_then_the_same_cursor_is_refused(monkeypatch):
+    token = cursor.encode(KEY, FP)
+    monkeypatch.setenv("CURSOR_SIGNING_KEY", "another-deployment")
+    settings.cache_clear()
+    try:
+        with pytest.raises(ValidationFailed):
+            cursor.decode(token, FP, "T1", {"PK", "SK"})
+        assert cursor.decode(cursor.encode(KEY, FP), FP, "T1", {"PK", "SK"}) == KEY
+        monkeypatch.setenv("CURSOR_SIGNING_KEY", "")
+        settings.cache_clear()
+        with pytest.raises(RuntimeError):  # no key is a configuration error, never an unsigned cursor
+            cursor.encode(KEY, FP)
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+
+
+def test_given_the_settings_then_the_signing_key_never_shows_in_their_repr(monkeypatch):
+    monkeypatch.setenv("CURSOR_SIGNING_KEY", "s3cr3t-value")
+    settings.cache_clear()
+    try:
+        shown = repr(settings()) + str(settings()) + settings().model_dump_json()
+        assert "s3cr3t-value" not in shown and settings().cursor_signing_key.get_secret_value() == "s3cr3t-value"
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+
+
+def test_given_the_template_then_every_paging_function_gets_the_signing_key_under_the_dynamic_reference_limit():
+    functions = template.functions()
+    assert template.resources("AWS::SecretsManager::Secret")["CursorSigningSecret"]["Properties"][
+        "GenerateSecretString"
+    ]
+    ref = {"Fn::Sub": "{{resolve:secretsmanager:${CursorSigningSecret}:SecretString}}"}
+    assert all(fn.environment.get("CURSOR_SIGNING_KEY") == ref for fn in functions.values() if fn.routes)
+    # SAM copies Globals into each function, and CloudFormation resolves at most 60 dynamic references a template.
+    copies = sum("CURSOR_SIGNING_KEY" in fn.environment for fn in functions.values())
+    assert copies <= 60, f"{copies} functions get the cursor key: move it from Globals to the functions that page"
+    env = template.resolve_env(functions["ListTicketsFunction"].environment, {"Table": "t"})
+    assert env["CURSOR_SIGNING_KEY"] == "local-CursorSigningSecret-not-secret"  # tests: fixed; make dev: random
+    refs = template.build_refs(table={"Table": "t"}, secrets={"CursorSigningSecret": "dev-random"})
+    assert (
+        template.resolve_env(functions["ListTicketsFunction"].environment, refs)["CURSOR_SIGNING_KEY"] == "dev-random"
+    )

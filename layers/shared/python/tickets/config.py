@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 PRODUCTION_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
@@ -28,6 +28,9 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     # From address of assignment emails (template parameter SenderEmail; an SES-verified identity).
     sender_email: str = ""
+    # HMAC key of list cursors (a Secrets Manager secret resolved into the environment at deploy time).
+    # SecretStr: it never shows in a repr or a log line.
+    cursor_signing_key: SecretStr = SecretStr("")
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -53,4 +56,5 @@ def settings() -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME", "default"),
         idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         sender_email=env.get("SENDER_EMAIL", ""),
+        cursor_signing_key=SecretStr(env.get("CURSOR_SIGNING_KEY", "")),
     )

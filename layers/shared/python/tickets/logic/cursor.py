@@ -1,8 +1,11 @@
-"""Opaque list cursors, bound to the tenant and to the query that made them.
+"""Opaque list cursors: signed, and bound to the tenant and to the query that made them.
 
-A cursor carries the key to resume after. On the way back in it is checked: same query fingerprint,
-the expected key attributes, and every partition value inside the caller's own tenant. A cursor that was
-edited, or replayed by another tenant or with other filters, is a 400, never foreign data.
+A cursor is base64url(JSON {"k": key to resume after, "f": fingerprint(tenant, query), "s": signature}),
+the signature an HMAC-SHA256 of the canonical {"k", "f"} under the deployment's CURSOR_SIGNING_KEY (a
+Secrets Manager secret, see template.yaml). On the way back in, any edit (one byte of the base64, the JSON,
+the key, the fingerprint) breaks the signature; a cursor replayed by another tenant or with other filters
+has another fingerprint. The key attributes and the tenant prefix of every partition value are checked too,
+so a leaked signing key still cannot reach another tenant. Every failure is the same 400 VALIDATION_ERROR.
 """
 
 from __future__ import annotations
@@ -10,11 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 from typing import Any
 
+from tickets.config import settings
 from tickets.dal.keys import tenant_pk
 from tickets.errors import FieldError, ValidationFailed
+
+_DOMAIN = b"tickets-cursor-v1\n"  # keeps these MACs apart from anything else the key might ever sign
 
 
 def fingerprint(tenant_id: str, query: dict[str, Any]) -> str:
@@ -22,12 +29,27 @@ def fingerprint(tenant_id: str, query: dict[str, Any]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def encode(key: dict[str, str], fp: str) -> str:
-    raw = json.dumps({"k": key, "f": fp}, separators=(",", ":"), sort_keys=True).encode()
+def _canonical(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=True).encode()
+
+
+def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _invalid() -> ValidationFailed:
+def _signature(key: dict[str, str], fp: str) -> str:
+    secret = settings().cursor_signing_key.get_secret_value()
+    if not secret:
+        # Loud, and only where a cursor is made or read: the template always sets it.
+        raise RuntimeError("CURSOR_SIGNING_KEY is not set")
+    return _b64(hmac.new(secret.encode(), _DOMAIN + _canonical({"k": key, "f": fp}), hashlib.sha256).digest())
+
+
+def encode(key: dict[str, str], fp: str) -> str:
+    return _b64(_canonical({"k": key, "f": fp, "s": _signature(key, fp)}))
+
+
+def invalid() -> ValidationFailed:
     return ValidationFailed("the cursor is invalid for this query", [FieldError("cursor", "invalid or expired cursor")])
 
 
@@ -35,14 +57,22 @@ def decode(cursor: str, fp: str, tenant_id: str, expected_attrs: set[str]) -> di
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise _invalid() from None
-    if not isinstance(data, dict) or data.get("f") != fp or not isinstance(data.get("k"), dict):
-        raise _invalid()
-    key = data["k"]
-    if set(key) != expected_attrs or not all(isinstance(v, str) and len(v) <= 1024 for v in key.values()):
-        raise _invalid()
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raise invalid() from None
+    # Only the exact bytes encode() makes are accepted: no second spelling of the base64 or of the JSON.
+    if not isinstance(data, dict) or set(data) != {"k", "f", "s"} or _b64(raw) != cursor or _canonical(data) != raw:
+        raise invalid()
+    key, sig = data["k"], data["s"]
+    if not isinstance(key, dict) or not isinstance(sig, str) or not isinstance(data["f"], str):
+        raise invalid()
+    if not all(isinstance(v, str) and len(v) <= 1024 for v in key.values()):
+        raise invalid()
+    if not hmac.compare_digest(sig.encode(), _signature(key, data["f"]).encode()):
+        raise invalid()
+    # Defence in depth, should the signing key leak: the query, the key's shape and the tenant must still match.
+    if data["f"] != fp or set(key) != expected_attrs:
+        raise invalid()
     prefix = tenant_pk(tenant_id)
     if not all(v == prefix or v.startswith(prefix + "#") for k, v in key.items() if k.endswith("PK")):
-        raise _invalid()
+        raise invalid()
     return key

@@ -23,6 +23,10 @@ def page(
     """
     fp = cursors.fingerprint(tenant_id, q.model_dump(mode="json", exclude={"cursor", "offset", "limit"}))
     start = cursors.decode(q.cursor, fp, tenant_id, plan.cursor_attrs) if q.cursor else None
+    if start is not None and not _within(plan, start):
+        # Same tenant and filters, another parent (the history of another ticket, the log of another webhook):
+        # DynamoDB refuses a start key outside the key condition, which would be a 500.
+        raise cursors.invalid()
     skip = 0 if q.cursor else q.offset
     want = skip + q.limit + 1  # one extra tells whether there is a next page
     matched: list[dict[str, Any]] = []
@@ -41,6 +45,17 @@ def page(
         "offset": 0 if q.cursor else q.offset,
         "nextCursor": cursors.encode(plan.item_key(rows[-1]), fp) if has_more and rows else None,
     }
+
+
+def _within(plan: QueryPlan, key: dict[str, str]) -> bool:
+    """Whether `key` lies inside the plan's key condition: its partition, between its sort bounds."""
+    pk_attr, sk_attr = plan.key_attrs
+    sk = key[sk_attr]
+    return (
+        key[pk_attr] == plan.partition
+        and (plan.sort_low is None or sk >= plan.sort_low)
+        and (plan.sort_high is None or sk <= plan.sort_high)
+    )
 
 
 def count(plan: QueryPlan, predicate: Predicate, projection: list[str]) -> int:
