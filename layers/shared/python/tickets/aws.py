@@ -1,4 +1,10 @@
-"""AWS clients, created once per container on first use (botocore directly: see dal/client.py)."""
+"""AWS clients, created once per container on first use (botocore directly: see dal/client.py), and what
+their errors mean for a retry.
+
+Retries: botocore's standard mode with `max_attempts: 3`, which botocore counts as retries, so a call is
+made at most 4 times (exponential backoff with jitter, up to 1 + 2 + 4 s for throttling) before its error
+reaches our code. Connect and read timeouts keep one stuck attempt from eating the Lambda's time.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,24 @@ from functools import cache
 from typing import Any
 
 from tickets.config import settings
+
+RETRIES = 3  # after the first attempt
+
+# Error codes that mean "too busy now, retry later" (the request was not applied).
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "TransactionConflictException",  # a single-item write that collided with a transaction
+    }
+)
+# A TransactWriteItems cancelled only for these reasons (per item) was not applied and may simply be retried;
+# botocore does not retry TransactionCanceledException itself.
+_RETRYABLE_CANCELLATIONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
 
 
 @cache
@@ -16,5 +40,20 @@ def client(service: str) -> Any:
     return botocore.session.get_session().create_client(
         service,
         region_name=settings().region,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+        config=Config(retries={"mode": "standard", "max_attempts": RETRIES}, connect_timeout=2, read_timeout=5),
     )
+
+
+def throttled(exc: BaseException) -> bool:
+    """True for an AWS error that left nothing applied and asks the caller to come back later: throttling,
+    and a transaction cancelled only because an item was throttled or another transaction held it."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return False
+    code = (response.get("Error") or {}).get("Code", "")
+    if code in THROTTLE_CODES:
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = {r.get("Code") for r in response.get("CancellationReasons") or []} - {"None", None, ""}
+    return bool(reasons) and reasons <= _RETRYABLE_CANCELLATIONS
