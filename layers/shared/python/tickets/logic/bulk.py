@@ -11,6 +11,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from tickets import aws
 from tickets import ids as idgen
 from tickets.dal import agents as agents_dal
 from tickets.dal import keys
@@ -63,6 +66,12 @@ def _run(tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, An
                 changed += 1
         except DomainError as exc:
             return {"id": ticket_id, "status": exc.status, "error": _error(exc)}
+        except ClientError as exc:
+            if not aws.throttled(exc):
+                raise
+            # Nothing of this ticket was written; the others were: say so per item, not as one 503.
+            busy = ServiceUnavailable(f"ticket {ticket_id} could not be written now (throttled); retry it")
+            return {"id": ticket_id, "status": busy.status, "error": _error(busy)}
         return {"id": ticket_id, "status": 200}
 
     with ThreadPoolExecutor(min(WORKERS, len(distinct))) as pool:
