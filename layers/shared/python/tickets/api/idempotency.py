@@ -160,6 +160,13 @@ def resolve(
     except _NotStored as answer:
         return answer.response
     except Exception as exc:
+        if "response" in first:
+            # The request took effect and only saving its answer failed: a 503 would invite a retry that
+            # makes a second ticket. The record stays in progress until this invocation's time is up.
+            from aws_lambda_powertools import Logger
+
+            Logger().warning("the answer could not be saved under its Idempotency-Key", exc_info=exc)
+            return first["response"]
         mapped = problems.from_idempotency(exc)
         if mapped is None:
             raise
