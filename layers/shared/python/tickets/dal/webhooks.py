@@ -8,7 +8,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import keys
-from tickets.dal.client import ddb, deserialize, serialize, strip_keys, table, update_existing, value
+from tickets.dal.client import (
+    condition_failed_reasons,
+    ddb,
+    deserialize,
+    serialize,
+    strip_keys,
+    table,
+    update_existing,
+    value,
+)
 from tickets.errors import NotFound
 
 
@@ -176,7 +185,9 @@ def record_attempt(
             ]
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "TransactionCanceledException":
+        # Only a failed `attempt = :prev` means another message counted this attempt; a cancellation for
+        # throttling or a conflicting transaction wrote nothing and must fail the message, so it is retried.
+        if "ConditionalCheckFailed" in condition_failed_reasons(exc):
             return False
         raise
     return True
