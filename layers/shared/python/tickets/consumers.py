@@ -7,8 +7,11 @@ A failed record is reported in `batchItemFailures`; Lambda retries from it (stre
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -35,7 +38,7 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
     """
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, log_event=False)  # records hold customer data
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         batch_state: dict[str, Any] = {"context": context}
 
@@ -52,20 +55,29 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
 
 
 def queue_consumer(on_message: Callable[[dict[str, Any]], object]) -> Handler:
-    """An SQS Lambda handler whose messages are processed concurrently (a slow receiver holds up none)."""
+    """An SQS Lambda handler whose messages are processed concurrently (a slow receiver holds up none).
+
+    Each message of a batch gets a thread of its own: asyncio's default executor has min(32, CPUs + 4)
+    threads (6 on Lambda), so a batch with more than that many receivers that hang until the deadline
+    would hold up every other tenant's delivery behind them, and could run the invocation into its timeout.
+    """
     processor = AsyncBatchProcessor(event_type=EventType.SQS)
+    executor: list[ThreadPoolExecutor] = []  # the current invocation's threads
 
     async def record_handler(record: Any) -> None:
-        outcome = await asyncio.to_thread(on_message, json.loads(record.body))
+        work = functools.partial(contextvars.copy_context().run, on_message, json.loads(record.body))
+        outcome = await asyncio.get_running_loop().run_in_executor(executor[0], work)
         logger.info("message processed", extra={"message_id": record.message_id, "outcome": outcome})
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, log_event=False)  # records hold customer data
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return dict(
-            async_process_partial_response(
-                event=event, record_handler=record_handler, processor=processor, context=context
+        with ThreadPoolExecutor(max_workers=max(1, len(event.get("Records") or [])), thread_name_prefix="msg") as pool:
+            executor[:] = [pool]
+            return dict(
+                async_process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context
+                )
             )
-        )
 
     return handler
 
