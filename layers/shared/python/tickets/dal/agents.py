@@ -14,6 +14,7 @@ from tickets.dal.client import (
     serialize,
     strip_keys,
     table,
+    transact_write,
     update_existing,
     value,
 )
@@ -35,7 +36,7 @@ def create(tenant_id: str, a: dict[str, Any]) -> None:
         "Item": serialize(_item(tenant_id, a)),
         "ConditionExpression": "attribute_not_exists(PK)",
     }
-    ddb().transact_write_items(TransactItems=[{"Put": put}, counters.add(tenant_id, {"agents": 1})])
+    transact_write([{"Put": put}, counters.add(tenant_id, {"agents": 1})])
 
 
 def get(tenant_id: str, agent_id: str) -> dict[str, Any] | None:
@@ -57,7 +58,7 @@ def delete(tenant_id: str, agent_id: str) -> None:
         "ExpressionAttributeValues": {":zero": value(0)},
     }
     try:
-        ddb().transact_write_items(TransactItems=[{"Delete": delete_op}, counters.add(tenant_id, {"agents": -1})])
+        transact_write([{"Delete": delete_op}, counters.add(tenant_id, {"agents": -1})])
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise

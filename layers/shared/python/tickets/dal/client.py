@@ -9,15 +9,41 @@ is imported; see the README's Performance section for both figures.
 from __future__ import annotations
 
 import math
+import random
+import time
 from decimal import Decimal
 from typing import Any
 
-from tickets.aws import client
+from botocore.exceptions import ClientError
+
+from tickets.aws import client, throttled
 from tickets.config import settings
 
 
 def ddb() -> Any:
     return client("dynamodb")
+
+
+# A transaction DynamoDB cancelled only because an item was throttled or held by another transaction wrote
+# nothing; botocore does not retry it, so it is sent again here (hot items such as a tenant's counters collide
+# under concurrent writes). What is still cancelled after the last attempt reaches the API as a 503.
+TXN_ATTEMPTS = 3
+TXN_BACKOFF_SECONDS = 0.025
+
+
+def transact_write(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """TransactWriteItems, re-sent (a new call, so a new ClientRequestToken) while it is cancelled only
+    transiently; every other outcome, including a failed condition, is the caller's."""
+    for attempt in range(1, TXN_ATTEMPTS + 1):
+        try:
+            result: dict[str, Any] = ddb().transact_write_items(TransactItems=items)
+            return result
+        except ClientError as exc:
+            transient = exc.response["Error"]["Code"] == "TransactionCanceledException" and throttled(exc)
+            if not transient or attempt == TXN_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0, TXN_BACKOFF_SECONDS * 2**attempt))  # full jitter
+    raise AssertionError("unreachable")
 
 
 def table() -> str:

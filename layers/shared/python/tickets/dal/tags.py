@@ -7,7 +7,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import counters, keys
-from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
+from tickets.dal.client import (
+    condition_failed_reasons,
+    ddb,
+    deserialize,
+    serialize,
+    strip_keys,
+    table,
+    transact_write,
+    value,
+)
 from tickets.errors import Conflict, NotFound
 
 
@@ -27,7 +36,7 @@ def _name_put(tenant_id: str, t: dict[str, Any]) -> dict[str, Any]:
 
 def _transact(items: list[dict[str, Any]], name_at: int | None, missing_at: int | None, tag_id: str) -> None:
     try:
-        ddb().transact_write_items(TransactItems=items)
+        transact_write(items)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import keys
-from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, table, value
+from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, table, transact_write, value
 from tickets.errors import Conflict, NotFound, PlanLimitReached
 
 
@@ -16,8 +16,8 @@ def put_tenant(tenant: dict[str, Any]) -> None:
     item = {**keys.tenant(tid), "type": "tenant", "tenantId": tid, "seq": 0, **tenant}
     if item.get("monthlyTicketQuota") is None:
         item.pop("monthlyTicketQuota", None)
-    ddb().transact_write_items(
-        TransactItems=[
+    transact_write(
+        [
             {"Put": {"TableName": table(), "Item": serialize(item), "ConditionExpression": "attribute_not_exists(PK)"}},
             {
                 "Put": {
@@ -116,7 +116,7 @@ def put_api_key(
         {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
     ]
     try:
-        ddb().transact_write_items(TransactItems=items)
+        transact_write(items)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "TransactionCanceledException":
             reasons = condition_failed_reasons(exc)
@@ -138,8 +138,8 @@ def revoke_api_key(tenant_id: str, key_id: str, revoked_at: str) -> None:
     meta = deserialize(resp["Item"])
     if meta.get("revokedAt"):
         raise Conflict(f"API key {key_id} is already revoked")
-    ddb().transact_write_items(
-        TransactItems=[
+    transact_write(
+        [
             {"Delete": {"TableName": table(), "Key": serialize(keys.api_key_lookup(meta["keyHash"]))}},
             {
                 "Update": {

@@ -8,7 +8,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import counters, keys
-from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, strip_keys, table, value
+from tickets.dal.client import (
+    condition_failed_reasons,
+    ddb,
+    deserialize,
+    serialize,
+    strip_keys,
+    table,
+    transact_write,
+    value,
+)
 from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
 
 
@@ -101,7 +110,7 @@ class _Txn:
 
     def commit(self) -> None:
         try:
-            ddb().transact_write_items(TransactItems=self.items)
+            transact_write(self.items)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise

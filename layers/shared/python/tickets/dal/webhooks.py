@@ -15,6 +15,7 @@ from tickets.dal.client import (
     serialize,
     strip_keys,
     table,
+    transact_write,
     update_existing,
     value,
 )
@@ -169,8 +170,8 @@ def record_attempt(
         **{k: v for k, v in attempt_row.items() if v is not None},
     }
     try:
-        ddb().transact_write_items(
-            TransactItems=[
+        transact_write(
+            [
                 {
                     "Update": {
                         "TableName": table(),
