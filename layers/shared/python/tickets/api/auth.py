@@ -28,7 +28,7 @@ def _presented_key(headers: dict[str, Any]) -> str | None:
 
 def authenticate(headers: dict[str, Any]) -> Principal:
     raw = _presented_key(headers)
-    if not raw or not raw.startswith("tk_") or len(raw) > 200:
+    if not raw or not raw.startswith("tk_") or len(raw) > 200 or not raw.isascii():  # keys are URL-safe ASCII
         raise Unauthorized("a valid API key is required (X-API-Key or Authorization: Bearer)")
     digest = hashlib.sha256(raw.encode()).hexdigest()
     ttl = settings().api_key_cache_seconds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tickets import aws
 from tickets.errors import (
     DomainError,
     FieldError,
@@ -15,13 +16,6 @@ from tickets.errors import (
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = "1"
-_THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "TransactionConflictException",
-    "LimitExceededException",
-}
 
 
 def problem_body(
@@ -82,10 +76,13 @@ def from_validation(errors: list[dict[str, Any]], request_id: str | None) -> tup
     fields = []
     for e in errors:
         message = "unknown field" if e.get("type") == "extra_forbidden" else str(e.get("msg", "invalid"))
+        if e.get("type") == "value_error" and (e.get("ctx") or {}).get("error"):
+            message = str(e["ctx"]["error"])  # our validators' own words, without pydantic's "Value error, "
         fields.append(FieldError(_field(tuple(e.get("loc", ()))), message))
     detail = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
     return 400, problem_body(400, "VALIDATION_ERROR", "Validation failed", detail, fields, request_id)
 
 
-def is_throttle(code: str) -> bool:
-    return code in _THROTTLED
+def is_throttle(exc: BaseException) -> bool:
+    """An AWS error that outlasted botocore's retries and asks for a later retry: 503 with Retry-After."""
+    return aws.throttled(exc)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 from tickets.timeutil import iso
 
@@ -16,16 +18,41 @@ def _lower(value: Any) -> Any:
 
 
 _datetime = TypeAdapter(datetime)
+# A date and a time at least: pydantic alone would also read "0.5" or 12345 as Unix time and "2026-01-01" as
+# midnight, none of which is the date-time the OpenAPI document promises.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
 def _to_iso(value: Any) -> str:
+    if not isinstance(value, datetime) and not (isinstance(value, str) and _DATE_TIME.match(value)):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-04-25T10:00:00Z")
     parsed = _datetime.validate_python(value)
-    return iso(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    try:
+        return iso(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError("timestamp out of range (years 1 to 9999 in UTC)") from None
 
 
-def _no_nul(value: str) -> str:
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be stored as text (None if it can): a NUL, or a lone UTF-16 surrogate.
+
+    JSON's "\\ud800" escape decodes to a lone surrogate, which is not valid UTF-8: DynamoDB (and any JSON
+    encoder that writes UTF-8) would fail on it, so it is refused at the edge instead of becoming a 500.
+    """
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        return "must not contain NUL characters"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode (no unpaired surrogates)"
+    return None
+
+
+def _clean_text(value: Any) -> Any:
+    # Before pydantic's own str validation: a lone surrogate there raises UnicodeEncodeError, not a 400.
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise ValueError(problem)
     return value
 
 
@@ -33,7 +60,13 @@ def _no_nul(value: str) -> str:
 CaseInsensitive = BeforeValidator(_lower)
 # Timestamps in any ISO 8601 form come back as canonical UTC with milliseconds (naive means UTC).
 Timestamp = Annotated[str, BeforeValidator(_to_iso), Field(json_schema_extra={"format": "date-time"})]
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, BeforeValidator(_clean_text)]
+# No whitespace or control character around one "@". Spelled out so that Python, pydantic's Rust regex and
+# JSON Schema (ECMA 262) agree: their `\s` differ on U+001C-U+001F, U+0085 and U+FEFF.
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]+$"
+# The pattern goes before the validator: after it (Annotated[Text, Field(pattern=...)]) pydantic still
+# enforces it but leaves it out of the JSON schema, so the OpenAPI document would not show it.
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN), BeforeValidator(_clean_text)]
 
 
 class InputModel(BaseModel):
@@ -42,13 +75,48 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
-# DynamoDB numbers carry at most 38 significant digits and must be finite.
+# DynamoDB numbers carry at most 38 significant digits, must be finite, and a non-zero one must be at least
+# 1e-130 in magnitude (smaller ones underflow: a ValidationException, that is a 500, on AWS).
 MAX_ABS_NUMBER = 10**38 - 1
+MIN_ABS_NUMBER = 1e-130
 METADATA_MAX_BYTES = 8 * 1024
 
 
+def number_problem(value: Any) -> str | None:
+    """Why a JSON number cannot be stored in DynamoDB (None if it can, or if it is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return "numbers must be finite"
+    if abs(value) > MAX_ABS_NUMBER:
+        return "numbers must have at most 38 digits"
+    if isinstance(value, float) and value and abs(value) < MIN_ABS_NUMBER:
+        return f"non-zero numbers must be at least {MIN_ABS_NUMBER} in magnitude"
+    return None
+
+
+def _storable_number(value: Any) -> Any:
+    if problem := number_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _scalar(value: Any) -> Any:
+    # Before a union of int | float: an integer too big for int64 must not silently become a float.
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        raise ValueError("integers must fit in 64 bits")
+    return _storable_number(value)
+
+
+# A JSON scalar (custom field value): integers within int64, numbers DynamoDB can store.
+Scalar = BeforeValidator(_scalar)
+
+
 def check_json_object(value: dict[str, Any] | None, max_bytes: int = METADATA_MAX_BYTES) -> dict[str, Any] | None:
-    """A free-form JSON object (metadata): bounded size, numbers DynamoDB can store, no NUL in strings."""
+    """A free-form JSON object (metadata): bounded size, numbers DynamoDB can store, strings that are text."""
     if value is None:
         return None
     try:
@@ -65,10 +133,10 @@ def check_json_object(value: dict[str, Any] | None, max_bytes: int = METADATA_MA
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, int | float) and not isinstance(item, bool) and abs(item) > MAX_ABS_NUMBER:
-            raise ValueError("numbers must have at most 38 digits")
-        elif isinstance(item, str) and "\x00" in item:
-            raise ValueError("strings must not contain NUL characters")
+        elif problem := number_problem(item):
+            raise ValueError(problem)
+        elif isinstance(item, str) and (problem := text_problem(item)):
+            raise ValueError(f"strings {problem}")
     return value
 
 
@@ -80,7 +148,18 @@ class OutputModel(BaseModel):
 MAX_OFFSET = 10_000
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
 class PageQuery(InputModel):
     limit: int = Field(default=50, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     cursor: str | None = Field(default=None, max_length=2048)
+
+    @field_validator("limit", "offset", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        # pydantic would read "1.0" as 1: a count in a query string is digits only.
+        if isinstance(value, str) and not _INTEGER.fullmatch(value):
+            raise ValueError("must be a whole number")
+        return value

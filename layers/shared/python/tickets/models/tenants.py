@@ -54,7 +54,10 @@ def _known_scopes(value: list[str]) -> list[str]:
 
 
 class ApiKeyCreate(InputModel):
-    scopes: Annotated[list[str], Field(min_length=1, max_length=len(SCOPES)), AfterValidator(_known_scopes)]
+    scopes: Annotated[
+        list[Annotated[Text, Field(max_length=64)]], Field(min_length=1, max_length=len(SCOPES)),
+        AfterValidator(_known_scopes),
+    ]  # fmt: skip
     name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
 
 
@@ -77,7 +80,7 @@ class ApiKeyCreated(OutputModel):
     scopes: list[str]
     hint: str
     createdAt: str
-    key: str
+    key: str | None  # null when an Idempotency-Key replays the answer: the stored answer never holds the key
 
 
 class ApiKeyPage(OutputModel):

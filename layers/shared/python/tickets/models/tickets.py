@@ -12,6 +12,7 @@ from tickets.models.common import (
     InputModel,
     OutputModel,
     PageQuery,
+    Scalar,
     Text,
     Timestamp,
     check_json_object,
@@ -53,11 +54,12 @@ ChannelIn = Annotated[Channel, CaseInsensitive]
 Subject = Annotated[Text, Field(min_length=1, max_length=250)]
 Description = Annotated[Text, Field(max_length=50_000)]
 Category = Annotated[Text, Field(min_length=1, max_length=64)]
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[Text, Field(min_length=1, max_length=64)]
 Tag = Annotated[Text, Field(min_length=1, max_length=50)]
-CustomValue = (
-    Annotated[Text, Field(max_length=1000)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None
-)
+CustomValue = Annotated[
+    Annotated[Text, Field(max_length=1000)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None,
+    Scalar,
+]
 
 
 class Requester(InputModel):
@@ -138,7 +140,12 @@ class TicketPatch(_TicketFields):
         return self
 
     def changes(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", include=self.model_fields_set)
+        data = self.model_dump(mode="json", include=self.model_fields_set)
+        # A ticket always has these (possibly empty): `null` clears them to empty, it does not store a null.
+        for name, empty in (("tags", []), ("customFields", {}), ("metadata", {})):
+            if name in data and data[name] is None:
+                data[name] = empty
+        return data
 
 
 class CustomerRef(OutputModel):

@@ -9,8 +9,8 @@ from pydantic import Field, field_validator
 from tickets.models.common import InputModel, OutputModel, PageQuery, Text
 from tickets.models.events import EVENT_TYPES
 
-EventName = Annotated[str, Field(min_length=1, max_length=64)]
-Url = Annotated[str, Field(min_length=1, max_length=2048)]
+EventName = Annotated[Text, Field(min_length=1, max_length=64)]
+Url = Annotated[Text, Field(min_length=1, max_length=2048)]
 Description = Annotated[Text, Field(max_length=500)]
 
 
@@ -67,7 +67,8 @@ class Webhook(OutputModel):
 class WebhookWithSecret(Webhook):
     """Only POST /v1/webhooks and rotate-secret return the secret."""
 
-    secret: str
+    # null when an Idempotency-Key replays the answer: the stored answer never holds the secret.
+    secret: str | None
 
 
 class WebhookPage(OutputModel):
