@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import pytest
@@ -91,3 +92,36 @@ def test_given_dead_letter_queues_and_consumers_then_each_has_an_alarm():
     consumers = {n for n, f in FUNCTIONS.items() if _events(f, "DynamoDB") or _events(f, "SQS")}
     assert consumers <= watched("Errors", "FunctionName")
     assert all(a["AlarmActions"] for a in alarms)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_given_a_function_then_a_tracer_could_never_record_its_responses_or_errors(name):
+    # Responses carry new API keys and webhook secrets; errors can quote input. Globals set both off.
+    env = template.functions()[name].environment
+    assert env.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false", name
+    assert env.get("POWERTOOLS_TRACER_CAPTURE_ERROR") == "false", name
+
+
+def _calls(keyword: str) -> list[tuple[str, int, ast.Call]]:
+    """Every call in the function and layer code that passes `keyword`, or is named `keyword`."""
+    found = []
+    for path in sorted([*(template.ROOT / "functions").rglob("*.py"), *(template.ROOT / "layers").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                if name == keyword or any(k.arg == keyword for k in node.keywords):
+                    found.append((str(path.relative_to(template.ROOT)), node.lineno, node))
+    return found
+
+
+def _keyword(call: ast.Call, name: str) -> object:
+    return next((k.value.value for k in call.keywords if k.arg == name and isinstance(k.value, ast.Constant)), None)
+
+
+def test_given_the_code_then_no_tracer_captures_responses_and_no_logger_logs_events():
+    captures = _calls("capture_response")
+    assert [(p, line) for p, line, c in captures if _keyword(c, "capture_response") is not False] == []
+    injections = _calls("inject_lambda_context")
+    assert len(injections) >= 3, injections  # the API handlers' and both consumers'
+    # log_event=False explicitly: left out, POWERTOOLS_LOGGER_LOG_EVENT=true would log whole events (API keys).
+    assert [(p, line) for p, line, c in injections if _keyword(c, "log_event") is not False] == []
