@@ -67,7 +67,7 @@ ERRORS = {
     "400": "Validation failed (VALIDATION_ERROR, INVALID_JSON, INVALID_* references)",
     "401": "Missing, unknown or revoked API key (UNAUTHORIZED)",
     "403": "The key lacks the route's scope (INSUFFICIENT_SCOPE) or the plan limit is reached",
-    "404": "No such resource in this tenant (NOT_FOUND)",
+    "404": "No such resource in this tenant (NOT_FOUND; CUSTOMER_NOT_FOUND for api-create)",
     "409": "Conflict (CONFLICT, TICKET_CLOSED, IDEMPOTENCY_IN_PROGRESS)",
     "412": "If-Match does not equal the current version (PRECONDITION_FAILED)",
     "413": "Body larger than 256 KB (PAYLOAD_TOO_LARGE)",
@@ -91,6 +91,10 @@ def _error_codes(method: str, path: str) -> list[str]:
         codes += ["409", "422"]  # Idempotency-Key in progress / reused
     if method == "patch" and path.startswith("/v1/tickets/"):
         codes.append("412")
+    if method == "delete" and path.split("/")[2] in ("customers", "agents", "api-keys"):
+        codes.append("409")  # a customer with tickets, an agent with open tickets, a key already revoked
+    if path == "/v1/tickets/api-create":
+        codes.append("404")  # CUSTOMER_NOT_FOUND: no customer with that externalId
     return sorted(set(codes))
 
 

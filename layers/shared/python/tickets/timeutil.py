@@ -10,7 +10,8 @@ def now() -> datetime:
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: glibc's %Y does not pad years before 1000 ("233-01-26"), which no parser reads.
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
 def from_ms(ms: int) -> datetime:

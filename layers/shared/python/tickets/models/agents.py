@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import Email, InputModel, OutputModel, PageQuery, Text
 
 
 class Level(StrEnum):
@@ -22,7 +22,6 @@ def _upper(value: Any) -> Any:
 
 LevelIn = Annotated[Level, BeforeValidator(_upper)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
-Email = Annotated[Text, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
 class AgentCreate(InputModel):

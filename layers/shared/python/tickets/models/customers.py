@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from tickets.models.common import InputModel, OutputModel, PageQuery, Text, check_json_object
+from tickets.models.common import Email, InputModel, OutputModel, PageQuery, Text, check_json_object
 
 ExternalId = Annotated[Text, Field(min_length=1, max_length=200)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
-Email = Annotated[Text, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Phone = Annotated[Text, Field(min_length=1, max_length=50)]
 
 
@@ -36,7 +35,10 @@ class CustomerPatch(_CustomerFields):
     def changes(self) -> dict[str, Any]:
         if "externalId" in self.model_fields_set and self.externalId is None:
             raise ValueError("externalId cannot be null")
-        return self.model_dump(mode="json", include=self.model_fields_set)
+        data = self.model_dump(mode="json", include=self.model_fields_set)
+        if "metadata" in data and data["metadata"] is None:
+            data["metadata"] = {}  # a customer always has metadata: `null` clears it to {}
+        return data
 
 
 class Customer(OutputModel):
