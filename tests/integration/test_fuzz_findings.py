@@ -88,3 +88,25 @@ def test_given_an_email_the_documented_pattern_refuses_when_creating_an_agent_th
     resp = call("POST", "/v1/agents", key=tenant.key, body={"name": "Ann", "email": email})
 
     assert _problem(resp, 400, "VALIDATION_ERROR")["errors"][0]["field"] == "email"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/customers", {"externalId": "c-2", "metadata": {"": 1}}),
+        ("POST", "/v1/tickets", {"subject": "s", "metadata": {"a": {"b": [{"": {}}]}}}),
+    ],
+)
+def test_given_an_empty_object_key_in_metadata_when_writing_then_400_naming_it(
+    aws, tenant: TenantKey, method: str, path: str, body: dict
+) -> None:
+    # moto's server stored such keys but read them back as broken AttributeValues: every later read was a 500.
+    from tests.conftest import TABLE
+
+    before = aws.scan(TableName=TABLE)["Items"]
+
+    body_ = _problem(call(method, path, key=tenant.key, body=body), 400, "VALIDATION_ERROR")
+
+    assert [e["field"] for e in body_["errors"]] == ["metadata"]
+    assert "keys must not be empty" in body_["errors"][0]["message"]
+    assert aws.scan(TableName=TABLE)["Items"] == before

@@ -129,6 +129,10 @@ def check_json_object(value: dict[str, Any] | None, max_bytes: int = METADATA_MA
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            if "" in item:
+                # Stored by DynamoDB's emulator but read back mangled (moto), and not something a client
+                # can address anyway: object keys are names.
+                raise ValueError("object keys must not be empty")
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
