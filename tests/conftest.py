@@ -31,8 +31,9 @@ from tools.events import FakeContext, http_event
 
 TABLE = os.environ["TABLE_NAME"]
 # The cursor signing key as apply_env sets it, from the start: make_tenant may build the cached settings first.
-_GLOBAL_ENV = template.load()["Globals"]["Function"]["Environment"]["Variables"]
-os.environ["CURSOR_SIGNING_KEY"] = template.resolve_env({"K": _GLOBAL_ENV["CURSOR_SIGNING_KEY"]}, {})["K"]
+os.environ["CURSOR_SIGNING_KEY"] = template.resolve_env(template.functions()["ListTicketsFunction"].environment, {})[
+    "CURSOR_SIGNING_KEY"
+]
 motolock.install()
 localmail.install()
 

@@ -124,9 +124,22 @@ class EnvGate:
         self._cond = threading.Condition()
         self._current: frozenset[tuple[str, str]] | None = None
         self._active = 0
+        # Variables only some functions get, and that change nothing for the others (the cursor signing key,
+        # given only to the functions that page): every function sees them here, so that they share one
+        # environment and run concurrently.
+        self._additive = {
+            name: value
+            for fn in template.functions().values()
+            for name, value in fn.environment.items()
+            if "{{resolve:" in json.dumps(value)
+        }
+
+    def _env(self, fn: template.Function) -> dict[str, str]:
+        refs = {**template.parameter_defaults(), **self.refs}
+        return template.resolve_env({**self._additive, **fn.environment}, refs)
 
     def _profile(self, fn: template.Function) -> frozenset[tuple[str, str]]:
-        return frozenset(template.resolve_env(fn.environment, {**template.parameter_defaults(), **self.refs}).items())
+        return frozenset(self._env(fn).items())
 
     def acquire(self, fn: template.Function) -> None:
         wanted = self._profile(fn)
@@ -134,7 +147,7 @@ class EnvGate:
             while self._active and self._current != wanted:
                 self._cond.wait()
             if self._current != wanted:
-                template.apply_env(fn, self.refs)
+                os.environ.update(dict(wanted))
                 _reset_env_caches()
                 self._current = wanted
             self._active += 1

@@ -124,16 +124,26 @@ def test_given_the_settings_then_the_signing_key_never_shows_in_their_repr(monke
         settings.cache_clear()
 
 
-def test_given_the_template_then_every_paging_function_gets_the_signing_key_under_the_dynamic_reference_limit():
+def test_given_the_template_then_exactly_the_paging_functions_get_the_signing_key_under_the_reference_limit():
     functions = template.functions()
     assert template.resources("AWS::SecretsManager::Secret")["CursorSigningSecret"]["Properties"][
         "GenerateSecretString"
     ]
     ref = {"Fn::Sub": "{{resolve:secretsmanager:${CursorSigningSecret}:SecretString}}"}
-    assert all(fn.environment.get("CURSOR_SIGNING_KEY") == ref for fn in functions.values() if fn.routes)
-    # SAM copies Globals into each function, and CloudFormation resolves at most 60 dynamic references a template.
+    spec = json.loads((template.ROOT / "docs" / "openapi.json").read_text())
+    paging = {
+        (method.upper(), path)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if any(p.get("name") == "cursor" for p in op.get("parameters", []))
+    }
+    assert len(paging) >= 8
+    for fn in functions.values():
+        pages = any((r.method, r.path) in paging for r in fn.routes)
+        assert (fn.environment.get("CURSOR_SIGNING_KEY") == ref) == pages, fn.name  # least privilege
+    # Each copy is a dynamic reference, and CloudFormation resolves at most 60 per template.
     copies = sum("CURSOR_SIGNING_KEY" in fn.environment for fn in functions.values())
-    assert copies <= 60, f"{copies} functions get the cursor key: move it from Globals to the functions that page"
+    assert copies <= 60
     env = template.resolve_env(functions["ListTicketsFunction"].environment, {"Table": "t"})
     assert env["CURSOR_SIGNING_KEY"] == "local-CursorSigningSecret-not-secret"  # tests: fixed; make dev: random
     refs = template.build_refs(table={"Table": "t"}, secrets={"CursorSigningSecret": "dev-random"})
