@@ -125,12 +125,20 @@ def _floor_create(h: Harness) -> Callable[[], dict[str, Any]]:
     from tickets.timeutil import now_iso
 
     def handler() -> dict[str, Any]:
+        # The same UpdateItem as tickets.dal.tenants.allocate_ticket_number: sequence and quota in one
+        # conditional write (moto's cost of evaluating it is part of both sides, not of the framework).
         tenant = ddb().update_item(
             TableName=h.table,
             Key=serialize(keys.tenant(h.tenant_id)),
-            UpdateExpression="SET seq = seq + :one",
-            ExpressionAttributeValues={":one": value(1)},
+            UpdateExpression="SET seq = seq + :one, #used = if_not_exists(#used, :zero) + :one",
+            ConditionExpression=(
+                "attribute_exists(PK) AND (attribute_not_exists(monthlyTicketQuota) OR "
+                "(monthlyTicketQuota > :zero AND (attribute_not_exists(#used) OR #used < monthlyTicketQuota)))"
+            ),
+            ExpressionAttributeNames={"#used": keys.month_usage_attr(now_iso()[:7])},
+            ExpressionAttributeValues={":one": value(1), ":zero": value(0)},
             ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )["Attributes"]
         number = int(tenant["seq"]["N"])
         at = now_iso()
