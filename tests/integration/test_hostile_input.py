@@ -138,6 +138,21 @@ def _ok(r: ApiResponse, status: int = 201) -> dict[str, Any]:
     return r.json
 
 
+def _tenant_with_one_of_each(prefix: str) -> tuple[TenantKey, dict[str, str]]:
+    """A tenant owning one resource of every kind, so that every route's path id is real."""
+    tenant = make_tenant(prefix)
+    k = tenant.key
+    ids = {
+        "customer": _ok(call("POST", "/v1/customers", key=k, body={"externalId": "cus_1", "name": "Ann"}))["id"],
+        "tag": _ok(call("POST", "/v1/tags", key=k, body={"name": "billing"}))["id"],
+        "agent": _ok(call("POST", "/v1/agents", key=k, body={"name": "Grace", "email": "g@example.com"}))["id"],
+        "webhook": _ok(call("POST", "/v1/webhooks", key=k, body={"url": HOOK_URL}))["id"],
+        "apikey": _ok(call("POST", "/v1/api-keys", key=k, body={"scopes": ["tickets:read"]}))["id"],
+    }
+    ids["ticket"] = _ok(call("POST", "/v1/tickets", key=k, body={"subject": "x", "customerId": ids["customer"]}))["id"]
+    return tenant, ids
+
+
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     with mock_aws():
@@ -146,18 +161,7 @@ def world() -> Iterator[World]:
         template.create_table(client, TABLE)
         queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
         refs = template.build_refs(table={"Table": TABLE}, queues=queues)
-        tenant = make_tenant("HOS")
-        k = tenant.key
-        ids = {
-            "customer": _ok(call("POST", "/v1/customers", key=k, body={"externalId": "cus_1", "name": "Ann"}))["id"],
-            "tag": _ok(call("POST", "/v1/tags", key=k, body={"name": "billing"}))["id"],
-            "agent": _ok(call("POST", "/v1/agents", key=k, body={"name": "Grace", "email": "g@example.com"}))["id"],
-            "webhook": _ok(call("POST", "/v1/webhooks", key=k, body={"url": HOOK_URL}))["id"],
-            "apikey": _ok(call("POST", "/v1/api-keys", key=k, body={"scopes": ["tickets:read"]}))["id"],
-        }
-        ids["ticket"] = _ok(call("POST", "/v1/tickets", key=k, body={"subject": "x", "customerId": ids["customer"]}))[
-            "id"
-        ]
+        tenant, ids = _tenant_with_one_of_each("HOS")
         yield World(client, tenant, ids, refs)
     reset_caches()
 
@@ -572,14 +576,5 @@ class TestControls:
 
 
 def _fresh_world(world: World) -> World:
-    tenant = make_tenant("CTL")
-    k = tenant.key
-    ids = {
-        "customer": _ok(call("POST", "/v1/customers", key=k, body={"externalId": "cus_1", "name": "Ann"}))["id"],
-        "tag": _ok(call("POST", "/v1/tags", key=k, body={"name": "billing"}))["id"],
-        "agent": _ok(call("POST", "/v1/agents", key=k, body={"name": "Grace", "email": "g@example.com"}))["id"],
-        "webhook": _ok(call("POST", "/v1/webhooks", key=k, body={"url": HOOK_URL}))["id"],
-        "apikey": _ok(call("POST", "/v1/api-keys", key=k, body={"scopes": ["tickets:read"]}))["id"],
-    }
-    ids["ticket"] = _ok(call("POST", "/v1/tickets", key=k, body={"subject": "x", "customerId": ids["customer"]}))["id"]
+    tenant, ids = _tenant_with_one_of_each("CTL")
     return World(world.client, tenant, ids, world.refs)
