@@ -51,12 +51,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 from tools import template
 from tools.devproc import Response, StackInfo, TenantFactory, TenantKey, aimed_at, running_stack
+from tools.receiver import post_server, read_request, respond, verify
 
 STACK_ENV = {
     "DEV_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",  # the receiver is on 127.0.0.1
@@ -125,28 +126,12 @@ class Receiver:
         self.last_at = time.monotonic()
         self._seen: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def on_post(h: BaseHTTPRequestHandler) -> None:
+            body, headers = read_request(h)
+            respond(h, self._receive(h.path, body, headers))
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                status = receiver._receive(self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0)),
-                                           {k.lower(): v for k, v in self.headers.items()})  # fmt: skip
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        self._server = post_server(on_post)
 
     def url(self, endpoint: str) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/hook/{endpoint}"
@@ -156,17 +141,10 @@ class Receiver:
         return int.from_bytes(digest[:4], "big") / 2**32 < self.failure_rate
 
     def _receive(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        from standardwebhooks import Webhook, WebhookVerificationError
-
         endpoint = path.rsplit("/", 1)[-1]
         webhook_id = headers.get("webhook-id", "")
         secret = self.secrets.get(endpoint)
-        verified = secret is not None
-        try:
-            if secret is not None:
-                Webhook(secret).verify(body, headers)
-        except WebhookVerificationError:
-            verified = False
+        verified = secret is not None and verify(secret, headers, body)
         try:
             payload = json.loads(body)
             data = payload.get("data") or {}

@@ -14,13 +14,13 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Stack, assert_problem
-from tools.receiver import verify
+from tools.receiver import post_server, read_request, respond, verify
 
 DEVSTACK_ENV = {
     "DEV_LOG_LEVEL": "DEBUG",
@@ -36,25 +36,16 @@ class Receiver:
         self.secret: str | None = None
         self.got: list[tuple[dict[str, str], bytes, bool]] = []
         self._cond = threading.Condition()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                with receiver._cond:
-                    ok = receiver.secret is not None and verify(receiver.secret, headers, body)
-                    receiver.got.append((headers, body, ok))
-                    receiver._cond.notify_all()
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+        def on_post(h: BaseHTTPRequestHandler) -> None:
+            body, headers = read_request(h)
+            with self._cond:
+                ok = self.secret is not None and verify(self.secret, headers, body)
+                self.got.append((headers, body, ok))
+                self._cond.notify_all()
+            respond(h, 204)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.server = post_server(on_post)
 
     @property
     def url(self) -> str:

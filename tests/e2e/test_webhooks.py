@@ -16,13 +16,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.e2e.conftest import Stack, Tenant, assert_problem
+from tools.receiver import post_server, read_request, respond, verify
 
 TIMEOUT_SECONDS = 3.0
 DEVSTACK_ENV = {
@@ -73,40 +73,21 @@ class Receiver:
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
         self._closing = threading.Event()
-        receiver = self
+        self._server = post_server(self._handle, on_connect=self._connected)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                receiver._handle(self)
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-            def verify_request(self, request: Any, client_address: Any) -> bool:
-                with receiver._cond:
-                    receiver.connections += 1
-                return True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+    def _connected(self) -> None:
+        with self._cond:
+            self.connections += 1
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
-        headers = {k.lower(): v for k, v in h.headers.items()}
+        body, headers = read_request(h)
         at = time.monotonic()
         with self._cond:
-            verified = self.secret is not None and _verifies(self.secret, body, headers)
+            verified = self.secret is not None and verify(self.secret, headers, body)
             self.verification_failures += 0 if verified else 1
             self.requests.append(Received(at, h.path, headers, body, verified))
             answer = self.answers.popleft() if self.answers else self.default
@@ -114,9 +95,7 @@ class Receiver:
         if answer == HANG:
             self._hang(h.connection, at)
             return
-        h.send_response(int(answer))
-        h.send_header("Content-Length", "0")
-        h.end_headers()
+        respond(h, int(answer))
 
     def _hang(self, conn: socket.socket, started: float) -> None:
         """Say nothing until the client closes the connection (or the receiver is closed)."""
@@ -158,14 +137,6 @@ class Receiver:
         self._closing.set()
         self._server.shutdown()
         self._server.server_close()
-
-
-def _verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
-    try:
-        Webhook(secret).verify(body, headers)
-    except WebhookVerificationError:
-        return False
-    return True
 
 
 def _ticket_id(payload: dict[str, Any]) -> str | None:
@@ -470,9 +441,9 @@ def test_given_a_webhook_when_tested_and_its_secret_rotated_then_deliveries_are_
 
     ticket = stack.create_ticket(tenant.key)
     after = receiver.wait_for_event("ticket.created", ticket["id"])
-    assert after.verified and _verifies(new_secret, after.body, after.headers)
-    assert not _verifies(old_secret, after.body, after.headers)
-    assert _verifies(old_secret, test_event.body, test_event.headers)
+    assert after.verified and verify(new_secret, after.headers, after.body)
+    assert not verify(old_secret, after.headers, after.body)
+    assert verify(old_secret, test_event.headers, test_event.body)
 
 
 # ---------------------------------------------------------------- 8. history
