@@ -27,6 +27,11 @@ class DomainError(Exception):
 class ValidationFailed(DomainError):
     status, code, title = 400, "VALIDATION_ERROR", "Validation failed"
 
+    @classmethod
+    def of(cls, field: str, message: str) -> ValidationFailed:
+        """One field at fault: detail "<field>: <message>" and that one field error."""
+        return cls(f"{field}: {message}", [FieldError(field, message)])
+
 
 class InvalidJson(DomainError):
     status, code, title = 400, "INVALID_JSON", "Malformed JSON body"

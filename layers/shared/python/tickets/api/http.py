@@ -46,6 +46,10 @@ JSON = "application/json"
 _JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')  # a whole string, or a bracket
 
 
+def _too_deep_error() -> ValidationFailed:
+    return ValidationFailed.of("body", f"must not be nested more than {MAX_JSON_DEPTH} levels deep")
+
+
 def _too_deep(text: str) -> bool:
     """Whether JSON text nests arrays and objects more than MAX_JSON_DEPTH levels (brackets in strings skipped).
 
@@ -92,21 +96,18 @@ def loads(text: str | bytes | bytearray) -> Any:
     if not isinstance(text, str):
         text = bytes(text).decode("utf-8")
     if _too_deep(text):
-        message = f"must not be nested more than {MAX_JSON_DEPTH} levels deep"
-        raise ValidationFailed(f"body: {message}", [FieldError("body", message)])
+        raise _too_deep_error()
     try:
         data = json.loads(text)  # NaN/Infinity parse; the models refuse them by field
     except json.JSONDecodeError:
         raise  # Powertools answers it as json_invalid: 400 INVALID_JSON
     except (ValueError, RecursionError):  # an integer beyond int()'s 4,300 digits
-        message = "numbers must have at most 38 digits"
-        raise ValidationFailed(f"body: {message}", [FieldError("body", message)]) from None
+        raise ValidationFailed.of("body", "numbers must have at most 38 digits") from None
     if not isinstance(data, dict):
         # Every body is an object. Powertools would unwrap a one-item array into the model ([{...}] as {...}).
-        message = "must be a JSON object"
-        raise ValidationFailed(f"body: {message}", [FieldError("body", message)])
+        raise ValidationFailed.of("body", "must be a JSON object")
     if ("\\u" in text or not text.isascii()) and (bad := _bad_string(data)):
-        raise ValidationFailed(f"{bad.field}: {bad.message}", [bad])
+        raise ValidationFailed.of(bad.field, bad.message)
     return data
 
 
@@ -186,12 +187,12 @@ def _text_body(event: dict[str, Any]) -> str:
 def _check_strings(kind: str, values: dict[str, Any], max_length: int | None = None) -> None:
     """Path parameters, query parameters and headers must be storable text too (no NUL, no lone surrogate)."""
     for name, value in values.items():
-        problem = text_problem(str(name)) or text_problem(str(value))
-        if not problem and max_length is not None and len(str(value)) > max_length:
+        if problem := text_problem(str(name)):
+            raise ValidationFailed.of(kind, problem)  # a name that is not text cannot name the field
+        if not (problem := text_problem(str(value))) and max_length is not None and len(str(value)) > max_length:
             problem = f"must be at most {max_length} characters"
         if problem:
-            field = name if not text_problem(str(name)) else kind
-            raise ValidationFailed(f"{field}: {problem}", [FieldError(field, problem)])
+            raise ValidationFailed.of(name, problem)
 
 
 def _check_content_type(headers: dict[str, Any]) -> None:
@@ -253,10 +254,9 @@ def _precheck(
         _check_content_type(headers)
         if not takes_body():
             if _parsed(body) != {}:
-                message = "this route takes no request body"
-                raise ValidationFailed(f"body: {message}", [FieldError("body", message)])
+                raise ValidationFailed.of("body", "this route takes no request body")
         elif _too_deep(body):
-            _parsed(body)  # raises the nesting error now, before the idempotency layer parses the body
+            raise _too_deep_error()  # now, before the idempotency layer parses the body
     _check_query(event, query_params, list_params)
     return found
 

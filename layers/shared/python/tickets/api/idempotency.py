@@ -33,7 +33,7 @@ from tickets.api import problems
 from tickets.config import settings
 from tickets.dal import keys
 from tickets.dal.client import ddb
-from tickets.errors import FieldError, ValidationFailed
+from tickets.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -55,7 +55,7 @@ def key_of(event: dict[str, Any]) -> str | None:
     value = str(headers[name])
     if not value or len(value) > MAX_KEY_LENGTH:
         message = f"must be 1 to {MAX_KEY_LENGTH} characters"
-        raise ValidationFailed(f"{HEADER}: {message}", [FieldError(HEADER, message)])
+        raise ValidationFailed.of(HEADER, message)
     return value
 
 

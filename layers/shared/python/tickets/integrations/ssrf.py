@@ -14,7 +14,7 @@ import re
 import socket
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from tickets.errors import FieldError, ValidationFailed
+from tickets.errors import ValidationFailed
 
 type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -199,7 +199,7 @@ def resolve_pinned(host: str, port: int, *, allow_private: bool) -> list[IPAddre
 
 
 def _invalid(message: str) -> ValidationFailed:
-    return ValidationFailed(f"url: {message}", [FieldError("url", message)])
+    return ValidationFailed.of("url", message)
 
 
 def _ascii_only(part: str) -> str:
