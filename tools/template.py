@@ -395,8 +395,7 @@ def build_refs(
 
 def resolve_function_env(fn: Function, refs: dict[str, str], *, strict: bool = False) -> dict[str, str]:
     """A function's environment with every reference resolved (parameter defaults under `refs`)."""
-    merged = {**parameter_defaults(), **secret_refs(), **refs}
-    return {key: str(resolve(val, merged, strict=strict)) for key, val in fn.environment.items()}
+    return resolve_env(fn.environment, {**parameter_defaults(), **refs}, strict=strict)
 
 
 @dataclass(frozen=True)
