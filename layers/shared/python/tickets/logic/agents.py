@@ -9,7 +9,7 @@ from tickets.dal import agents as dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
-from tickets.errors import FieldError, NotFound, ValidationFailed
+from tickets.errors import NotFound
 from tickets.logic import paging
 from tickets.models.agents import AgentCreate, AgentListQuery, AgentPatch
 from tickets.timeutil import from_ms, iso, now_iso
@@ -37,10 +37,7 @@ def get_agent(tenant_id: str, agent_id: str) -> dict[str, Any]:
 
 
 def update_agent(tenant_id: str, agent_id: str, patch: AgentPatch) -> dict[str, Any]:
-    try:
-        changes = patch.changes()
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), [FieldError(str(exc).split()[0], str(exc))]) from None
+    changes = patch.changes()
     current = get_agent(tenant_id, agent_id)
     if all(current.get(k) == v for k, v in changes.items()):
         return current

@@ -9,7 +9,7 @@ from tickets.dal import customers as dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
-from tickets.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
+from tickets.errors import NotFound, PreconditionFailed
 from tickets.logic import paging
 from tickets.models.customers import CustomerCreate, CustomerListQuery, CustomerPatch
 from tickets.timeutil import from_ms, iso, now
@@ -43,10 +43,7 @@ def get_customer(tenant_id: str, customer_id: str) -> dict[str, Any]:
 
 
 def update_customer(tenant_id: str, customer_id: str, patch: CustomerPatch) -> dict[str, Any]:
-    try:
-        changes = patch.changes()
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), [FieldError("externalId", str(exc))]) from None
+    changes = patch.changes()
     for _ in range(WRITE_RETRIES):
         old = get_customer(tenant_id, customer_id)
         new = {**old, **changes}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
-from tickets.models.common import Email, InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import DateTime, Email, InputModel, OutputModel, PageQuery, Text, refuse_nulls
 
 
 class Level(StrEnum):
@@ -37,12 +37,13 @@ class AgentPatch(InputModel):
     level: LevelIn | None = None
     available: bool | None = None
 
+    @model_validator(mode="after")
+    def _non_nullable(self) -> AgentPatch:
+        refuse_nulls(self, tuple(type(self).model_fields))
+        return self
+
     def changes(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", include=self.model_fields_set)
-        nulls = [k for k, v in data.items() if v is None]
-        if nulls:
-            raise ValueError(f"{nulls[0]} cannot be null")
-        return data
+        return self.model_dump(mode="json", include=self.model_fields_set)
 
 
 class Agent(OutputModel):
@@ -52,8 +53,8 @@ class Agent(OutputModel):
     level: Level
     available: bool
     openTickets: int = 0
-    createdAt: str
-    updatedAt: str
+    createdAt: DateTime
+    updatedAt: DateTime
 
 
 class AgentPage(OutputModel):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from tickets.models.common import Email, InputModel, OutputModel, PageQuery, Text, check_json_object
+from tickets.models.common import (
+    DateTime,
+    Email,
+    InputModel,
+    OutputModel,
+    PageQuery,
+    Text,
+    check_json_object,
+    refuse_nulls,
+)
 
 ExternalId = Annotated[Text, Field(min_length=1, max_length=200)]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
@@ -32,9 +41,12 @@ class CustomerPatch(_CustomerFields):
     phone: Phone | None = None
     metadata: dict[str, Any] | None = None
 
+    @model_validator(mode="after")
+    def _non_nullable(self) -> CustomerPatch:
+        refuse_nulls(self, ("externalId",))
+        return self
+
     def changes(self) -> dict[str, Any]:
-        if "externalId" in self.model_fields_set and self.externalId is None:
-            raise ValueError("externalId cannot be null")
         data = self.model_dump(mode="json", include=self.model_fields_set)
         if "metadata" in data and data["metadata"] is None:
             data["metadata"] = {}  # a customer always has metadata: `null` clears it to {}
@@ -48,8 +60,8 @@ class Customer(OutputModel):
     email: str | None = None
     phone: str | None = None
     metadata: dict[str, Any] = {}
-    createdAt: str
-    updatedAt: str
+    createdAt: DateTime
+    updatedAt: DateTime
 
 
 class CustomerPage(OutputModel):

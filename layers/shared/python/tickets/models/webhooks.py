@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import DateTime, InputModel, OutputModel, PageQuery, Text, refuse_nulls
 from tickets.models.events import EVENT_TYPES
 
 EventName = Annotated[Text, Field(min_length=1, max_length=64)]
@@ -45,12 +45,13 @@ class WebhookPatch(InputModel):
 
     _check_events = field_validator("events")(_events)
 
+    @model_validator(mode="after")
+    def _non_nullable(self) -> WebhookPatch:
+        refuse_nulls(self, ("url", "events", "enabled"))
+        return self
+
     def changes(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", include=self.model_fields_set)
-        for name in ("url", "events", "enabled"):
-            if name in data and data[name] is None:
-                raise ValueError(f"{name} cannot be null")
-        return data
+        return self.model_dump(mode="json", include=self.model_fields_set)
 
 
 class Webhook(OutputModel):
@@ -60,8 +61,8 @@ class Webhook(OutputModel):
     description: str | None = None
     enabled: bool
     disabledReason: str | None = None
-    createdAt: str
-    updatedAt: str | None = None
+    createdAt: DateTime
+    updatedAt: DateTime | None = None
 
 
 class WebhookWithSecret(Webhook):
@@ -95,8 +96,8 @@ class DeliveryAttempt(OutputModel):
     responseStatus: int | None = None
     durationMs: int | None = None
     error: str | None = None
-    nextAttemptAt: str | None = None
-    createdAt: str
+    nextAttemptAt: DateTime | None = None
+    createdAt: DateTime
 
 
 class DeliveryPage(OutputModel):
@@ -118,7 +119,7 @@ class RetryAccepted(OutputModel):
 
 
 class HistoryEntry(OutputModel):
-    at: str
+    at: DateTime
     type: Literal["created", "status_changed", "assigned", "updated"]
     # "from" is a Python keyword: the field is named from_ and serialised as "from".
     from_: Any = Field(default=None, alias="from", serialization_alias="from")
