@@ -21,7 +21,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
-from pydantic import BaseModel
 
 from tools import template
 
@@ -112,6 +111,19 @@ IDEMPOTENCY_HEADER = {
 }
 
 
+REPLAYED_HEADER = "Idempotent-Replayed"
+REPLAYED = {
+    "description": "`true` when this answer is the stored first answer to the same Idempotency-Key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "string", "examples": ["1"]}}
+
+
+def _camel(snake: str) -> str:
+    first, *rest = snake.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -124,9 +136,11 @@ def _plain(value: Any) -> Any:
 
 def _query_properties(namespace: dict[str, Any]) -> dict[str, Any]:
     """Full JSON schemas of a list route's query parameters (Powertools flattens them to strings)."""
+    from tickets.models.common import PageQuery  # the shared layer is on the path once a handler is loaded
+
     props: dict[str, Any] = {}
-    for name, obj in sorted(namespace.items()):
-        if name.endswith("ListQuery") and isinstance(obj, type) and issubclass(obj, BaseModel):
+    for _, obj in sorted(namespace.items()):
+        if isinstance(obj, type) and issubclass(obj, PageQuery):
             raw = json.dumps(obj.model_json_schema(ref_template="#/components/schemas/{model}")["properties"])
             props |= json.loads(raw)
     for prop in props.values():
@@ -155,9 +169,14 @@ def function_schema(fn: template.Function) -> dict[str, Any]:
                     param["schema"] = query_props[param["name"]]
                     if '"array"' in json.dumps(param["schema"]):
                         param["explode"] = False  # a comma list: status=new,open
+            # SDK generators name methods after it: listTickets, not list_tickets_v1_tickets_get.
+            operation["operationId"] = _camel(fn.code_uri.name)
+            responses = operation.setdefault("responses", {})
             if method == "post":
                 operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_HEADER))
-            responses = operation.setdefault("responses", {})
+                for code, response in responses.items():
+                    if code.startswith("2"):
+                        response.setdefault("headers", {})[REPLAYED_HEADER] = REPLAYED
             responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
@@ -197,6 +216,7 @@ def build() -> dict[str, Any]:
         }
         for code, text in ERRORS.items()
     }
+    doc["components"]["responses"]["Error503"]["headers"] = {"Retry-After": RETRY_AFTER}
     names = {t for item in doc["paths"].values() for op in item.values() for t in op.get("tags", [])}
     doc["tags"] = [{"name": name} for name in sorted(names)]
     return doc

@@ -8,9 +8,14 @@ app = build_app()
 
 
 @app.post(
-    "/v1/tickets/api-create", summary="Open a ticket from a business event", tags=["tickets"],
-    responses={**ok(Ticket, 201, "Created"), **ok(Ticket, 200, "An unfinished ticket with this dedupeKey: counted")},
-)  # fmt: skip
+    "/v1/tickets/api-create",
+    summary="Open a ticket from a business event",
+    tags=["tickets"],
+    responses={
+        **ok(Ticket, 201, "Created", headers=("ETag", "Location")),
+        **ok(Ticket, 200, "An unfinished ticket with this dedupeKey: counted", headers=("ETag",)),
+    },
+)
 def api_create_ticket(body: TicketIntake):
     ticket, status = api_create(tenant_id(app), body, actor=principal(app).keyId)
     return json_response(Ticket, ticket, status, ticket_headers(ticket, location=status == 201))

@@ -7,7 +7,9 @@ from tickets.models.agents import Agent, AgentCreate
 app = build_app()
 
 
-@app.post("/v1/agents", summary="Create an agent", tags=["agents"], responses=ok(Agent, 201, "Created"))
+@app.post(
+    "/v1/agents", summary="Create an agent", tags=["agents"], responses=ok(Agent, 201, "Created", headers=("Location",))
+)
 def create_agent(body: AgentCreate):
     created = create_logic(tenant_id(app), body)
     return json_response(Agent, created, 201, {"Location": f"/v1/agents/{created['id']}"})

@@ -7,7 +7,12 @@ from tickets.models.customers import Customer, CustomerCreate
 app = build_app()
 
 
-@app.post("/v1/customers", summary="Create a customer", tags=["customers"], responses=ok(Customer, 201, "Created"))
+@app.post(
+    "/v1/customers",
+    summary="Create a customer",
+    tags=["customers"],
+    responses=ok(Customer, 201, "Created", headers=("Location",)),
+)
 def create_customer(body: CustomerCreate):
     created = create_logic(tenant_id(app), body)
     return json_response(Customer, created, 201, {"Location": f"/v1/customers/{created['id']}"})

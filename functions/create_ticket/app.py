@@ -7,7 +7,12 @@ from tickets.models.tickets import Ticket, TicketCreate
 app = build_app()
 
 
-@app.post("/v1/tickets", summary="Create a ticket", tags=["tickets"], responses=ok(Ticket, 201, "Created"))
+@app.post(
+    "/v1/tickets",
+    summary="Create a ticket",
+    tags=["tickets"],
+    responses=ok(Ticket, 201, "Created", headers=("ETag", "Location")),
+)
 def create_ticket(body: TicketCreate):
     ticket = create_logic(tenant_id(app), body, actor=principal(app).keyId)
     return json_response(Ticket, ticket, 201, ticket_headers(ticket, location=True))

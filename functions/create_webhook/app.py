@@ -8,7 +8,10 @@ app = build_app()
 
 
 @app.post(
-    "/v1/webhooks", summary="Create a webhook", tags=["webhooks"], responses=ok(WebhookWithSecret, 201, "Created")
+    "/v1/webhooks",
+    summary="Create a webhook",
+    tags=["webhooks"],
+    responses=ok(WebhookWithSecret, 201, "Created", headers=("Location",)),
 )
 def create_webhook(body: WebhookCreate):
     created = create_logic(tenant_id(app), body)

@@ -14,4 +14,4 @@ def delete_api_key(key_id: str):
     return no_content()
 
 
-handler = make_handler(app, scope="keys:manage")
+handler = make_handler(app, scope="keys:manage", fresh_auth=True)

@@ -7,7 +7,9 @@ from tickets.models.tickets import Ticket
 app = build_app()
 
 
-@app.get("/v1/tickets/<id_or_reference>", summary="Get a ticket", tags=["tickets"], responses=ok(Ticket))
+@app.get(
+    "/v1/tickets/<id_or_reference>", summary="Get a ticket", tags=["tickets"], responses=ok(Ticket, headers=("ETag",))
+)
 def get_ticket(id_or_reference: str):
     ticket = get_logic(tenant_id(app), id_or_reference)
     return json_response(Ticket, ticket, headers=ticket_headers(ticket))

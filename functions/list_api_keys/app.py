@@ -16,4 +16,4 @@ def list_api_keys(query: Annotated[ApiKeyListQuery, Query()]):
     return json_response(ApiKeyPage, list_logic(tenant_id(app), query))
 
 
-handler = make_handler(app, scope="keys:manage", query=ApiKeyListQuery)
+handler = make_handler(app, scope="keys:manage", query=ApiKeyListQuery, fresh_auth=True)

@@ -11,7 +11,7 @@ app = build_app()
     "/v1/tickets/<ticket_id>/unlink-customer",
     summary="Unlink a ticket's customer",
     tags=["tickets"],
-    responses=ok(Ticket),
+    responses=ok(Ticket, headers=("ETag",)),
 )
 def unlink_ticket_customer(ticket_id: str):
     ticket = unlink_customer(tenant_id(app), ticket_id, principal(app).keyId)

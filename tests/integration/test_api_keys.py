@@ -124,3 +124,89 @@ def test_given_a_narrow_key_when_it_asks_for_wider_scopes_then_403_and_subsets_a
     assert wider.status == 403 and wider.json["code"] == "INSUFFICIENT_SCOPE"
     assert "tickets:delete" in wider.json["detail"]
     assert _create(t.key, {"scopes": ["tickets:read"]})["scopes"] == ["tickets:read"]
+
+
+# ---- key management is never answered from the auth cache (contract v1.1, "Small additions")
+
+
+def _revoked_but_cached(tenant) -> dict:
+    """A keys:manage key that this container has cached as valid, then revoked by another key."""
+    victim = _create(tenant.key, {"scopes": ["keys:manage", "tickets:read"]})
+    assert call("GET", "/v1/tickets", key=victim["key"]).status == 200  # cached as valid for 60 s
+    assert call("GET", "/v1/api-keys", key=victim["key"]).status == 200
+    assert call("DELETE", f"/v1/api-keys/{victim['id']}", key=tenant.key).status == 204
+    return victim
+
+
+def test_given_a_revoked_key_still_in_the_cache_when_it_tries_to_mint_a_key_then_401_at_once(tenant):
+    victim = _revoked_but_cached(tenant)
+
+    resp = call("POST", "/v1/api-keys", key=victim["key"], body={"scopes": ["tickets:read"]})
+
+    assert resp.status == 401 and resp.json["code"] == "UNAUTHORIZED", resp.body
+    assert call("GET", "/v1/api-keys", key=tenant.key).json["total"] == 2  # the fixture's and the victim: no third
+
+
+def test_given_a_revoked_key_still_in_the_cache_then_every_key_route_refuses_it_while_others_may_not_yet(tenant):
+    victim = _revoked_but_cached(tenant)
+    other = _create(tenant.key, {"scopes": ["tickets:read"]})
+    # Other routes keep the documented cache window (up to 60 s), which is what makes the fresh check matter.
+    assert call("GET", "/v1/tickets", key=victim["key"]).status == 200
+
+    assert call("GET", "/v1/api-keys", key=victim["key"]).status == 401
+    assert call("DELETE", f"/v1/api-keys/{other['id']}", key=victim["key"]).status == 401
+    assert call("GET", "/v1/tickets", key=other["key"]).status == 200  # the delete did not happen
+    # A fresh check that finds the key revoked also corrects this container's cache.
+    assert call("GET", "/v1/tickets", key=victim["key"]).status == 401
+
+
+def test_given_a_key_created_a_moment_ago_then_key_routes_accept_it_without_waiting(tenant):
+    fresh = _create(tenant.key, {"scopes": ["keys:manage", "tickets:read"]})
+    assert call("GET", "/v1/api-keys", key=fresh["key"]).status == 200
+
+
+# ---- an Idempotency-Key replay is served only to a caller allowed to make the original request
+
+
+def _post_with_key(key: str, path: str, body: dict, idem: str):
+    return call("POST", path, key=key, body=body, headers={"Idempotency-Key": idem})
+
+
+def test_given_a_key_created_with_an_idempotency_key_when_a_narrower_key_replays_it_then_403_and_nothing_leaks(aws):
+    wide = make_tenant("RPL", scopes=["keys:manage", "tickets:read", "webhooks:manage"])
+    first = _post_with_key(wide.key, "/v1/api-keys", {"scopes": ["webhooks:manage"]}, "rotate-1")
+    assert first.status == 201 and first.json["key"]
+    narrow = _create(wide.key, {"scopes": ["keys:manage", "tickets:read"]})
+
+    replay = _post_with_key(narrow["key"], "/v1/api-keys", {"scopes": ["webhooks:manage"]}, "rotate-1")
+
+    assert replay.status == 403 and replay.json["code"] == "INSUFFICIENT_SCOPE", replay.body
+    assert "webhooks:manage" in replay.json["detail"] and first.json["id"] not in replay.body
+    assert "x-tickets-needed-scopes" not in replay.headers
+    again = _post_with_key(wide.key, "/v1/api-keys", {"scopes": ["webhooks:manage"]}, "rotate-1")
+    assert again.status == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json["id"] == first.json["id"] and again.json["key"] is None
+    assert "x-tickets-needed-scopes" not in again.headers and "x-tickets-needed-scopes" not in first.headers
+    assert call("GET", "/v1/api-keys", key=wide.key).json["total"] == 3  # wide, the one made once, narrow
+
+
+def test_given_a_batch_that_set_a_status_when_a_key_without_tickets_status_replays_it_then_403(aws):
+    full = make_tenant("RPB")
+    ticket = call("POST", "/v1/tickets", key=full.key, body={"subject": "x"}).json
+    body = {"ids": [ticket["id"]], "actions": [{"type": "set_status", "value": "open"}]}
+    assert _post_with_key(full.key, "/v1/tickets/batch", body, "batch-1").status == 200
+    bulk_only = _create(full.key, {"scopes": ["tickets:bulk", "tickets:read"]})
+
+    replay = _post_with_key(bulk_only["key"], "/v1/tickets/batch", body, "batch-1")
+
+    assert replay.status == 403 and replay.json["code"] == "INSUFFICIENT_SCOPE", replay.body
+    assert "tickets:status" in replay.json["detail"]
+    assert _post_with_key(full.key, "/v1/tickets/batch", body, "batch-1").headers["idempotent-replayed"] == "true"
+
+
+def test_given_a_replay_by_a_key_without_the_routes_scope_then_403_before_the_store_is_read(aws):
+    full = make_tenant("RPS")
+    assert _post_with_key(full.key, "/v1/tickets", {"subject": "x"}, "t-1").status == 201
+    reader = _create(full.key, {"scopes": ["tickets:read"]})
+    replay = _post_with_key(reader["key"], "/v1/tickets", {"subject": "x"}, "t-1")
+    assert replay.status == 403 and replay.json["code"] == "INSUFFICIENT_SCOPE"

@@ -49,8 +49,12 @@ def _params(path: str) -> list[str]:
     return re.findall(r"\{(\w+)\+?\}", path)
 
 
+# GET routes without an id that answer one object about the caller (not a list): B must see its own only.
+SINGLETON_ROUTES = [("GET", "/v1/me"), ("GET", "/v1/usage")]
+
+
 def _is_list(method: str, path: str) -> bool:
-    return method == "GET" and not path.endswith("}")
+    return method == "GET" and not path.endswith("}") and (method, path) not in SINGLETON_ROUTES
 
 
 ID_ROUTES = [r for r in ROUTES if _params(r[1])]
@@ -497,10 +501,10 @@ def _edited_cursors(cursor: str, w: World) -> list[tuple[str, str]]:
 
 
 def test_every_route_is_covered_or_exempt() -> None:
-    covered = set(ID_ROUTES) | set(LIST_ROUTES) | set(BODY_PROBES)
+    covered = set(ID_ROUTES) | set(LIST_ROUTES) | set(BODY_PROBES) | set(SINGLETON_ROUTES)
     missing = [f"{m} {p}" for m, p in ROUTES if (m, p) not in covered and (m, p) not in EXEMPT]
     assert not missing, f"routes neither probed for isolation nor EXEMPT (with a reason): {missing}"
-    stale = [r for r in (*BODY_PROBES, *EXEMPT, *ID_ROUTE_BODIES) if r not in ROUTES]
+    stale = [r for r in (*BODY_PROBES, *EXEMPT, *ID_ROUTE_BODIES, *SINGLETON_ROUTES) if r not in ROUTES]
     assert not stale, f"isolation probes for routes the template no longer has: {stale}"
     assert all(reason.strip() for reason in EXEMPT.values())
     assert len(ROUTES) >= 40 and ID_ROUTES and LIST_ROUTES
@@ -544,6 +548,21 @@ def test_given_a_route_with_ids_when_b_names_a_resources_or_forges_ids_then_404_
 def _resource(path: str, name: str) -> str | None:
     segments = path.strip("/").split("/")
     return RESOURCE_OF_SEGMENT.get(segments[segments.index(f"{{{name}}}") - 1])
+
+
+@pytest.mark.parametrize(("method", "path"), SINGLETON_ROUTES, ids=[f"{m} {p}" for m, p in SINGLETON_ROUTES])
+def test_given_a_route_about_the_caller_when_b_calls_it_then_only_b_and_never_a(
+    world: World, method: str, path: str
+) -> None:
+    w = world
+    resp = api(method, path, w.b.key, kind="about the caller")
+    _ok(resp)
+    _no_a_data(w, resp, f"{method} {path}")
+    assert w.a.tenant_id not in resp.body
+    for headers in ({"x-tenant-id": w.a.tenant_id}, {"x-api-key": w.b.key, "authorization": f"Bearer {w.a.key}"}):
+        resp = api(method, path, w.b.key, headers=headers, kind="about the caller, naming A")
+        assert resp.status != 200 or w.a.tenant_id not in resp.body, resp.body
+    _assert_a_unchanged(w)
 
 
 @pytest.mark.parametrize(("method", "path"), LIST_ROUTES, ids=[f"{m} {p}" for m, p in LIST_ROUTES])

@@ -118,3 +118,51 @@ def test_given_events_then_history_entries_follow_and_updated_leaves_out_status_
     assert (kinds["status_changed"]["from"], kinds["status_changed"]["to"]) == ("new", "open")
     assert (kinds["assigned"]["from"], kinds["assigned"]["to"]) == (None, "A1")
     assert all(entry["actor"] == "key_1" for entry in kinds.values())
+
+
+def test_given_a_remove_with_a_deletion_stamp_then_the_deleted_event_takes_the_stamps_millisecond():
+    old = {**BASE, "updatedAt": "2026-11-20T10:00:00.250Z", "deletedAt": "2026-11-20T10:00:00.731Z"}
+    (event,) = domain_events(record("REMOVE", None, old))
+    assert event.createdAt == "2026-11-20T10:00:00.731Z"
+    assert "deletedAt" not in event.data["ticket"]  # the stamp is bookkeeping, not part of the ticket
+
+
+@pytest.mark.parametrize(
+    ("stream_second", "updated_at", "expected"),
+    [
+        # the stream's whole second is before the last write (same second): one millisecond after that write
+        (1795168800.0, "2026-11-20T10:00:00.250Z", "2026-11-20T10:00:00.251Z"),
+        # the stream's second is later than the last write: that second
+        (1795168805.0, "2026-11-20T10:00:00.250Z", "2026-11-20T10:00:05.000Z"),
+    ],
+)
+def test_given_a_remove_without_a_stamp_then_its_time_never_precedes_the_tickets_last_write(
+    stream_second, updated_at, expected
+):
+    old = {**BASE, "updatedAt": updated_at}
+    raw = record("REMOVE", None, old)
+    raw["dynamodb"]["ApproximateCreationDateTime"] = stream_second
+    (event,) = domain_events(raw)
+    assert event.createdAt == expected
+
+
+def test_given_a_tickets_writes_in_one_millisecond_then_its_event_ids_sort_in_write_order():
+    same_ms = "2026-11-20T10:00:00.000Z"  # created, then updated twice and deleted within the same millisecond
+    v2 = {**BASE, "version": 2, "priority": "high", "updatedAt": same_ms}
+    v3 = {**v2, "version": 3, "priority": "low"}
+    written = [
+        *domain_events(record("INSERT", BASE, None, rid="r-z")),
+        *domain_events(record("MODIFY", v2, BASE, rid="r-y")),
+        *domain_events(record("MODIFY", v3, v2, rid="r-x")),
+        *domain_events(record("REMOVE", None, {**v3, "deletedAt": same_ms}, rid="r-w")),
+    ]
+    assert [e.type for e in written] == ["ticket.created", "ticket.updated", "ticket.updated", "ticket.deleted"]
+    assert {e.createdAt for e in written} == {same_ms}
+    assert sorted(written, key=lambda e: e.id) == written  # record ids sort the other way: the version decides
+
+
+def test_given_events_at_different_times_then_ids_sort_by_time_first():
+    early = domain_events(record("INSERT", {**BASE, "version": 9}, None, rid="a"))[0]
+    late_ms = {**BASE, "createdAt": "2026-11-20T10:00:00.001Z", "updatedAt": "2026-11-20T10:00:00.001Z"}
+    late = domain_events(record("INSERT", late_ms, None, rid="b"))[0]
+    assert early.id < late.id

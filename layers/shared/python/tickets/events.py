@@ -20,10 +20,17 @@ from tickets.timeutil import from_ms, iso
 _NOT_CHANGES = frozenset({"updatedAt", "version"})
 
 
-def event_id(record_id: str, event_type: str, at_ms: int) -> str:
-    """`evt_` + a ULID whose time part is the change's time and whose rest is a hash of (record, type)."""
-    digest = int.from_bytes(hashlib.sha256(f"{record_id}|{event_type}".encode()).digest()[:10], "big")
-    return "evt_" + _encode(max(at_ms, 0), 10) + _encode(digest, 16)
+def event_id(record_id: str, event_type: str, at_ms: int, version: int = 0, seq: int = 0) -> str:
+    """`evt_` + a ULID: the change's time, the ticket's version, the event's place among its write's events,
+    then a hash of (record, type).
+
+    Ids sort by time; two writes of one ticket in the same millisecond sort by version, and the events of one
+    write in the order `domain_events` lists them, so one ticket's event ids always sort in the order of its
+    writes. The hash makes a re-run record produce the same ids.
+    """
+    digest = int.from_bytes(hashlib.sha256(f"{record_id}|{event_type}".encode()).digest()[:7], "big") >> 1
+    place = _encode(min(max(version, 0), 32**4 - 1), 4) + _encode(min(max(seq, 0), 31), 1)
+    return "evt_" + _encode(max(at_ms, 0), 10) + place + _encode(digest, 11)
 
 
 def public_ticket(image: dict[str, Any]) -> dict[str, Any]:
@@ -35,12 +42,18 @@ def _is_ticket(image: dict[str, Any] | None) -> bool:
     return bool(image) and (image or {}).get("type", {}).get("S") == "ticket"
 
 
-def _ms(ts: str | None, fallback: float | None) -> int:
-    if ts:
-        from datetime import datetime
+def _ms(ts: str) -> int:
+    from datetime import datetime
 
-        return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
-    return int((fallback or 0) * 1000)
+    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def deletion_ms(ticket: dict[str, Any], stream_seconds: float | None) -> int:
+    """When a ticket was deleted: its deletion stamp, else (an item deleted without one) the stream record's
+    whole second, but never before the ticket's last write, so that the deleted event sorts last."""
+    if ticket.get("deletedAt"):
+        return _ms(ticket["deletedAt"])
+    return max(int((stream_seconds or 0) * 1000), _ms(ticket["updatedAt"]) + 1)
 
 
 def domain_events(raw: dict[str, Any]) -> list[DomainEvent]:
@@ -54,39 +67,40 @@ def domain_events(raw: dict[str, Any]) -> list[DomainEvent]:
     tenant_id = deserialize({"t": source.get("tenantId", {"S": ""})})["t"]
     actor = deserialize({"a": source["updatedBy"]})["a"] if "updatedBy" in source else None
 
-    def make(kind: str, data: dict[str, Any], at: str | None) -> DomainEvent:
-        at_ms = _ms(at, change.ApproximateCreationDateTime)
-        return DomainEvent(
-            id=event_id(record.eventID, kind, at_ms), type=kind, createdAt=iso(from_ms(at_ms)), data=data,
-            tenantId=tenant_id, actor=actor,
-        )  # fmt: skip
+    made: list[DomainEvent] = []
+
+    def emit(kind: str, data: dict[str, Any], at_ms: int, version: int) -> None:
+        made.append(DomainEvent(
+            id=event_id(record.eventID, kind, at_ms, version, len(made)), type=kind, createdAt=iso(from_ms(at_ms)),
+            data=data, tenantId=tenant_id, actor=actor,
+        ))  # fmt: skip
 
     if record.eventName == "REMOVE" and old:
         before = public_ticket(old)
-        return [make("ticket.deleted", {"id": before["id"], "ticket": before}, None)]
-    if record.eventName == "INSERT" and new:
+        at_ms = deletion_ms(strip_keys(deserialize(old)), change.ApproximateCreationDateTime)
+        emit("ticket.deleted", {"id": before["id"], "ticket": before}, at_ms, before["version"] + 1)
+    elif record.eventName == "INSERT" and new:
         ticket = public_ticket(new)
-        events = [make("ticket.created", {"ticket": ticket}, ticket["createdAt"])]
+        at_ms, version = _ms(ticket["createdAt"]), ticket["version"]
+        emit("ticket.created", {"ticket": ticket}, at_ms, version)
         if ticket.get("assigneeId"):
             data = {"ticket": ticket, "previousAssigneeId": None, "assigneeId": ticket["assigneeId"]}
-            events.append(make("ticket.assigned", data, ticket["createdAt"]))
-        return events
-    if record.eventName != "MODIFY" or not (new and old):
-        return []
-    after, before = public_ticket(new), public_ticket(old)
-    changes = {
-        field: {"from": before.get(field), "to": after.get(field)}
-        for field in sorted(set(after) | set(before))
-        if field not in _NOT_CHANGES and before.get(field) != after.get(field)
-    }
-    if not changes:
-        return []
-    at = after["updatedAt"]
-    events = [make("ticket.updated", {"ticket": after, "changes": changes}, at)]
-    if "status" in changes:
-        data = {"ticket": after, "previousStatus": before["status"], "newStatus": after["status"]}
-        events.append(make("ticket.status_changed", data, at))
-    if "assigneeId" in changes and after.get("assigneeId"):
-        data = {"ticket": after, "previousAssigneeId": before.get("assigneeId"), "assigneeId": after["assigneeId"]}
-        events.append(make("ticket.assigned", data, at))
-    return events
+            emit("ticket.assigned", data, at_ms, version)
+    elif record.eventName == "MODIFY" and new and old:
+        after, before = public_ticket(new), public_ticket(old)
+        changes = {
+            field: {"from": before.get(field), "to": after.get(field)}
+            for field in sorted(set(after) | set(before))
+            if field not in _NOT_CHANGES and before.get(field) != after.get(field)
+        }
+        if not changes:
+            return []
+        at_ms, version = _ms(after["updatedAt"]), after["version"]
+        emit("ticket.updated", {"ticket": after, "changes": changes}, at_ms, version)
+        if "status" in changes:
+            data = {"ticket": after, "previousStatus": before["status"], "newStatus": after["status"]}
+            emit("ticket.status_changed", data, at_ms, version)
+        if "assigneeId" in changes and after.get("assigneeId"):
+            data = {"ticket": after, "previousAssigneeId": before.get("assigneeId"), "assigneeId": after["assigneeId"]}
+            emit("ticket.assigned", data, at_ms, version)
+    return made

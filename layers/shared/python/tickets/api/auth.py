@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from tickets.config import settings
@@ -26,17 +27,19 @@ def _presented_key(headers: dict[str, Any]) -> str | None:
     return None
 
 
-def authenticate(headers: dict[str, Any]) -> Principal:
+def authenticate(headers: dict[str, Any], *, fresh: bool = False) -> Principal:
+    """The caller's principal. `fresh` skips the cache and reads the key strongly consistently: routes that
+    manage keys must never act for a key revoked a moment ago (the cache would accept it for up to 60 s)."""
     raw = _presented_key(headers)
     if not raw or not raw.startswith("tk_") or len(raw) > 200 or not raw.isascii():  # keys are URL-safe ASCII
         raise Unauthorized("a valid API key is required (X-API-Key or Authorization: Bearer)")
     digest = hashlib.sha256(raw.encode()).hexdigest()
     ttl = settings().api_key_cache_seconds
-    hit = _cache.get(digest)
+    hit = None if fresh else _cache.get(digest)
     if hit and hit[0] > time.monotonic():
         principal = hit[1]
     else:
-        item = tenants_dal.get_api_key_by_hash(digest)
+        item = tenants_dal.get_api_key_by_hash(digest, consistent=fresh)
         principal = (
             Principal(tenantId=item["tenantId"], keyId=item["keyId"], scopes=frozenset(item.get("scopes", ())))
             if item
@@ -54,6 +57,13 @@ def authenticate(headers: dict[str, Any]) -> Principal:
 def require_scope(principal: Principal, scope: str) -> None:
     if scope not in principal.scopes:
         raise InsufficientScope(f"this route needs the scope {scope}")
+
+
+def require_scopes(principal: Principal, scopes: Iterable[str], why: str) -> None:
+    """Scopes a request needs beyond its route's (`why` says what in the request needs them)."""
+    missing = sorted(set(scopes) - principal.scopes)
+    if missing:
+        raise InsufficientScope(f"{why} needs the scope{'s' * (len(missing) > 1)} {', '.join(missing)}")
 
 
 def clear_cache() -> None:

@@ -12,7 +12,8 @@ import binascii
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, get_args, get_origin
 from urllib.parse import parse_qsl, urlencode
@@ -158,6 +159,21 @@ def principal(app: APIGatewayHttpResolver) -> Principal:
     return app.context["principal"]
 
 
+# Scopes the current request needed beyond its route's: an Idempotency-Key replay of it needs them too.
+_extra_scopes: ContextVar[frozenset[str]] = ContextVar("extra_scopes", default=frozenset())
+
+
+def require_scopes(app: APIGatewayHttpResolver, scopes: Iterable[str], why: str) -> None:
+    """403 unless the caller holds `scopes` (needed by what the request asks, e.g. a status change in a PATCH).
+
+    They are remembered with the request's stored answer, so that an Idempotency-Key replay is served only to
+    a key that could have made the request itself.
+    """
+    wanted = frozenset(scopes)
+    auth.require_scopes(principal(app), wanted, why)
+    _extra_scopes.set(_extra_scopes.get() | wanted)
+
+
 def tenant_id(app: APIGatewayHttpResolver) -> str:
     return principal(app).tenantId
 
@@ -238,16 +254,18 @@ def _check_query(event: dict[str, Any], allowed: frozenset[str], lists: frozense
 
 def _precheck(
     event: dict[str, Any],
-    scope: str,
+    scope: str | None,
     query_params: frozenset[str],
     list_params: frozenset[str] = frozenset(),
     takes_body: Callable[[], bool] = lambda: True,
+    fresh_auth: bool = False,
 ) -> Principal:
     if _body_bytes(event) > MAX_BODY_BYTES:
         raise PayloadTooLarge("the body is larger than 256 KB")
     headers = event.get("headers") or {}
-    found = auth.authenticate(headers)
-    auth.require_scope(found, scope)
+    found = auth.authenticate(headers, fresh=fresh_auth)
+    if scope is not None:
+        auth.require_scope(found, scope)
     _check_strings("path", event.get("pathParameters") or {}, MAX_PATH_PARAMETER)
     _check_strings("header", headers)
     if body := _text_body(event):
@@ -283,12 +301,15 @@ def _problem_result(exc: DomainError, request_id: str | None) -> dict[str, Any]:
 def make_handler(
     app: APIGatewayHttpResolver,
     *,
-    scope: str,
+    scope: str | None,
     query: type[BaseModel] | None = None,
     secret_fields: tuple[str, ...] = (),
+    fresh_auth: bool = False,
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point for a one-route function: observability, auth, then the resolver.
 
+    `scope=None`: any valid key may call the route. `fresh_auth`: the key is checked against the table on
+    every request, never from the cache (key management: a revoked key must not mint a new one).
     A POST with an `Idempotency-Key` header is resolved through `tickets.api.idempotency` (Powertools
     idempotency, scoped by tenant and route): a replay returns the first 2xx answer.
     """
@@ -314,8 +335,9 @@ def make_handler(
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_id = (event.get("requestContext") or {}).get("requestId")
+        _extra_scopes.set(frozenset())
         try:
-            found = _precheck(event, scope, allowed, lists, takes_body)
+            found = _precheck(event, scope, allowed, lists, takes_body, fresh_auth)
             idempotency_key = idempotency.key_of(event)
         except DomainError as exc:
             return _problem_result(exc, request_id)
@@ -325,8 +347,9 @@ def make_handler(
             return app.resolve(event, context)
         try:
             return idempotency.resolve(
-                app, event, context, tenant_id=found.tenantId, key=idempotency_key, secret_fields=secret_fields
-            )
+                app, event, context, caller=found, key=idempotency_key, secret_fields=secret_fields,
+                needed_scopes=_extra_scopes.get,
+            )  # fmt: skip
         except DomainError as exc:
             if exc.status >= 500:
                 logger.exception("idempotency store failed")
@@ -335,9 +358,25 @@ def make_handler(
     return handler
 
 
-def ok(model: type[BaseModel], status: int = 200, description: str = "OK") -> dict[int, Any]:
+# Response headers a route declares in the OpenAPI document (`ok(..., headers=("ETag",))`), so that generated
+# clients expose them.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The ticket\'s version as an entity tag, e.g. `"3"`: send it back in `If-Match`.',
+        "schema": {"type": "string"},
+    },
+    "Location": {"description": "Path of the created resource.", "schema": {"type": "string"}},
+}
+
+
+def ok(
+    model: type[BaseModel], status: int = 200, description: str = "OK", *, headers: tuple[str, ...] = ()
+) -> dict[int, Any]:
     """OpenAPI response documentation for a route (the body is serialised by the route itself)."""
-    return {status: {"description": description, "content": {JSON: {"model": model}}}}
+    response: dict[str, Any] = {"description": description, "content": {JSON: {"model": model}}}
+    if headers:
+        response["headers"] = {name: RESPONSE_HEADERS[name] for name in headers}
+    return {status: response}
 
 
 def json_response(

@@ -26,19 +26,22 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from tickets.api import problems
+from tickets.api import auth, problems
 from tickets.config import settings
 from tickets.dal import keys
 from tickets.dal.client import ddb
 from tickets.errors import ValidationFailed
+from tickets.models.tenants import Principal
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 HEADER = "Idempotency-Key"
+SCOPES_NOTE = "X-Tickets-Needed-Scopes"  # kept in the stored answer only, never sent
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
@@ -117,20 +120,33 @@ def _without(response: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any
     return {**response, "body": json.dumps({**body, **dict.fromkeys(fields)}, separators=(",", ":"))}
 
 
+def _needs(response: dict[str, Any], caller: Principal) -> dict[str, Any]:
+    """A stored answer without its scope note; 403 if the note names a scope the replaying caller lacks."""
+    headers = dict(response.get("headers") or {})
+    needed = frozenset(filter(None, str(headers.pop(SCOPES_NOTE, "")).split(" ")))
+    auth.require_scopes(caller, needed, "replaying this request")
+    return {**response, "headers": headers}
+
+
 def resolve(
     app: APIGatewayHttpResolver,
     event: dict[str, Any],
     context: Any,
     *,
-    tenant_id: str,
+    caller: Principal,
     key: str,
     secret_fields: tuple[str, ...] = (),
+    needed_scopes: Callable[[], frozenset[str]] = frozenset,
 ) -> dict[str, Any]:
-    """`app.resolve(event, context)` at most once per (tenant, route, key); raises DomainError for 409/422/503.
+    """`app.resolve(event, context)` at most once per (tenant, route, key); raises DomainError for 403/409/422/503.
 
     `secret_fields` (e.g. a new API key) are returned by the first answer only: the stored answer, and
     so every replay, has them as null, because the store must never hold a secret in clear.
+    `needed_scopes()` are the scopes the request needed beyond its route's (asked once it has run): they are
+    stored with the answer, and a replay is served only to a caller who holds them too. The route's own scope
+    and the key's tenant are checked before this is called, on every request.
     """
+    tenant_id = caller.tenantId
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(
@@ -152,7 +168,10 @@ def resolve(
         if not 200 <= int(response.get("statusCode", 500)) < 300:
             raise _NotStored(response)
         first["response"] = response
-        return _without(response, secret_fields)
+        stored = _without(response, secret_fields)
+        if needed := needed_scopes():
+            stored = {**stored, "headers": {**(stored.get("headers") or {}), SCOPES_NOTE: " ".join(sorted(needed))}}
+        return stored
 
     first: dict[str, dict[str, Any]] = {}  # the unredacted answer, when this call is the one that ran
     try:
@@ -171,4 +190,4 @@ def resolve(
         if mapped is None:
             raise
         raise mapped from exc
-    return first.get("response", result)
+    return first.get("response") or _needs(result, caller)

@@ -155,3 +155,19 @@ def update_existing(
             raise NotFound(missing) from exc
         raise
     return strip_keys(deserialize(resp["Attributes"]))
+
+
+def get_many(refs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
+    """One BatchGetItem for up to 100 keys, by name; a missing item is simply absent from the result."""
+    if not refs:
+        return {}
+    by_key = {(k["PK"], k["SK"]): name for name, k in refs}
+    request = {table(): {"Keys": [serialize(k) for _, k in refs], "ConsistentRead": True}}
+    found: dict[str, dict[str, Any]] = {}
+    while request:
+        resp = ddb().batch_get_item(RequestItems=request)
+        for raw in resp["Responses"].get(table(), []):
+            item = deserialize(raw)
+            found[by_key[(item["PK"], item["SK"])]] = strip_keys(item)
+        request = resp.get("UnprocessedKeys") or {}
+    return found

@@ -126,8 +126,8 @@ def put_api_key(
         raise
 
 
-def get_api_key_by_hash(key_hash: str) -> dict[str, Any] | None:
-    resp = ddb().get_item(TableName=table(), Key=serialize(keys.api_key_lookup(key_hash)))
+def get_api_key_by_hash(key_hash: str, *, consistent: bool = False) -> dict[str, Any] | None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.api_key_lookup(key_hash)), ConsistentRead=consistent)
     return deserialize(resp["Item"]) if "Item" in resp else None
 
 

@@ -54,22 +54,6 @@ def get_id_by_number(tenant_id: str, number: int) -> str | None:
     return deserialize(resp["Item"])["ticketId"] if "Item" in resp else None
 
 
-def get_many(tenant_id: str, refs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
-    """One BatchGetItem for up to 100 keys, by name; a missing item is simply absent from the result."""
-    if not refs:
-        return {}
-    by_key = {(k[keys.PK], k[keys.SK]): name for name, k in refs}
-    request = {table(): {"Keys": [serialize(k) for _, k in refs], "ConsistentRead": True}}
-    found: dict[str, dict[str, Any]] = {}
-    while request:
-        resp = ddb().batch_get_item(RequestItems=request)
-        for raw in resp["Responses"].get(table(), []):
-            item = deserialize(raw)
-            found[by_key[(item[keys.PK], item[keys.SK])]] = strip_keys(item)
-        request = resp.get("UnprocessedKeys") or {}
-    return found
-
-
 def _customer_count(tenant_id: str, customer_id: str, delta: int) -> dict[str, Any]:
     update: dict[str, Any] = {
         "TableName": table(),
@@ -311,6 +295,29 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], actor: str
             raise
         return
     txn.commit()
+
+
+def stamp_deletion(tenant_id: str, ticket_id: str, at: str) -> dict[str, Any] | None:
+    """Write the time of a coming deletion onto the ticket and return the ticket (None if there is none).
+
+    A DynamoDB stream's REMOVE record carries the item as it was and only a whole-second time, so the
+    `ticket.deleted` event takes its time from this stamp: it then sorts after every earlier event of the
+    ticket. The stamp is no visible change (no version, no event) and replaces the read a delete needs anyway.
+    """
+    try:
+        resp = ddb().update_item(
+            TableName=table(),
+            Key=serialize(keys.ticket(tenant_id, ticket_id)),
+            UpdateExpression="SET deletedAt = :at REMOVE statusChanged, assigneeChanged",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":at": value(at)},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return from_item(resp["Attributes"])
 
 
 def delete(tenant_id: str, old: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from tickets.dal import agents as agents_dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as dal
+from tickets.dal.client import get_many
 from tickets.dal.query import QueryPlan, query
 from tickets.errors import (
     Conflict,
@@ -30,7 +31,7 @@ from tickets.errors import (
     ValidationFailed,
 )
 from tickets.logic import paging
-from tickets.logic.tickets import WRITE_RETRIES, apply_changes, load, shape
+from tickets.logic.tickets import WRITE_RETRIES, apply_changes, load, shape, stamp_for_deletion
 from tickets.models.bulk import Batch
 from tickets.models.tickets import UNFINISHED, Status
 
@@ -45,7 +46,7 @@ def _read(tenant_id: str, ticket_ids: list[str]) -> dict[str, dict[str, Any]]:
     valid = [i for i in ticket_ids if idgen.is_ulid(i)]
     for start in range(0, len(valid), 100):
         chunk = valid[start : start + 100]
-        found |= dal.get_many(tenant_id, [(i, keys.ticket(tenant_id, i)) for i in chunk])
+        found |= get_many([(i, keys.ticket(tenant_id, i)) for i in chunk])
     return {i: shape(t) for i, t in found.items()}
 
 
@@ -53,10 +54,15 @@ def _error(exc: DomainError) -> dict[str, Any]:
     return {"code": exc.code, "detail": exc.detail or exc.title}
 
 
-def _run(tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, Any] | None], bool]) -> dict[str, Any]:
-    """Run `one(id, stored ticket or None)` for each distinct id; it returns whether it changed the ticket."""
+def _run(
+    tenant_id: str, ticket_ids: list[str], one: Callable[[str, dict[str, Any] | None], bool], *, read: bool = True
+) -> dict[str, Any]:
+    """Run `one(id, stored ticket or None)` for each distinct id; it returns whether it changed the ticket.
+
+    With `read=False` the tickets are not read first (`one` gets None and reads for itself).
+    """
     distinct = list(dict.fromkeys(ticket_ids))  # a repeated id is handled once
-    stored = _read(tenant_id, distinct)
+    stored = _read(tenant_id, distinct) if read else {}
     changed = 0
 
     def outcome(ticket_id: str) -> dict[str, Any]:
@@ -108,18 +114,20 @@ def set_priority(tenant_id: str, ticket_ids: list[str], priority: str, actor: st
 
 
 def delete(tenant_id: str, ticket_ids: list[str]) -> dict[str, Any]:
-    def one(ticket_id: str, ticket: dict[str, Any] | None) -> bool:
-        for _ in range(WRITE_RETRIES):
+    def one(ticket_id: str, _: dict[str, Any] | None) -> bool:
+        for _attempt in range(WRITE_RETRIES):
+            # The stamp (the deleted event's time) also reads the ticket: no BatchGetItem first.
+            ticket = stamp_for_deletion(tenant_id, ticket_id)
             if ticket is None:
                 raise NotFound(f"no ticket {ticket_id}")
             try:
                 dal.delete(tenant_id, ticket)
                 return True
             except dal.VersionConflict:
-                ticket = shape(found) if (found := dal.get(tenant_id, ticket_id)) else None
+                continue
         raise _busy(ticket_id)
 
-    return _run(tenant_id, ticket_ids, one)
+    return _run(tenant_id, ticket_ids, one, read=False)
 
 
 def batch(tenant_id: str, body: Batch, actor: str | None) -> dict[str, Any]:

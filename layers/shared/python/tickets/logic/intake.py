@@ -8,12 +8,10 @@ import time
 from typing import Any
 
 from tickets.dal import agents as agents_dal
-from tickets.dal import customers as customers_dal
 from tickets.dal import dedupe as dedupe_dal
-from tickets.dal import keys
-from tickets.dal import tickets as tickets_dal
 from tickets.dal.tickets import AssignGuard, DedupeClaimLost
-from tickets.errors import CustomerNotFound, FieldError, InvalidTag, ServiceUnavailable
+from tickets.errors import ServiceUnavailable
+from tickets.logic import references
 from tickets.logic.agents import choose_assignee
 from tickets.logic.tickets import insert_ticket, shape
 from tickets.models.tickets import TicketIntake
@@ -21,19 +19,6 @@ from tickets.timeutil import now_iso
 
 CLAIM_TTL_SECONDS = 30.0  # a claim older than this belongs to a request that died: take it over
 DEDUPE_ROUNDS = 60
-
-
-def _tag_names(tenant_id: str, tag_ids: list[str], names: list[str]) -> list[str]:
-    if not tag_ids:
-        return names
-    found = tickets_dal.get_many(tenant_id, [(tid, keys.tag(tenant_id, tid)) for tid in dict.fromkeys(tag_ids)])
-    missing = [tid for tid in tag_ids if tid not in found]
-    if missing:
-        raise InvalidTag(f"unknown tag ids: {', '.join(missing)}", [FieldError("tagIds", f"unknown: {missing[0]}")])
-    merged = list(dict.fromkeys([*names, *(found[tid]["name"] for tid in tag_ids)]))
-    if len(merged) > 20:
-        raise InvalidTag("a ticket has at most 20 tags", [FieldError("tagIds", "too many tags")])
-    return merged
 
 
 def _assigner(tenant_id: str) -> Any:
@@ -55,15 +40,10 @@ def _assigner(tenant_id: str) -> Any:
 
 def api_create(tenant_id: str, body: TicketIntake, actor: str | None = None) -> tuple[dict[str, Any], int]:
     """The ticket and the status to answer with: 201 for a new ticket, 200 for a deduplicated event."""
-    customer = customers_dal.get_by_external_id(tenant_id, body.customerExternalId)
-    if customer is None:
-        raise CustomerNotFound(
-            f"no customer with externalId {body.customerExternalId}",
-            [FieldError("customerExternalId", "no such customer")],
-        )
+    customer = references.customer_by_external_id(tenant_id, body.customerExternalId)
     data = body.model_dump(mode="json", exclude={"customerExternalId", "tagIds"})
     data |= {
-        "tags": _tag_names(tenant_id, body.tagIds, data["tags"]),
+        "tags": references.tag_names(tenant_id, body.tagIds, data["tags"]),
         "status": "new",
         "channel": "api",
         "customerId": customer["id"],

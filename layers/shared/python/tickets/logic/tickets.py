@@ -13,6 +13,7 @@ from tickets.dal import customers as customers_dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as dal
+from tickets.dal.client import get_many
 from tickets.dal.query import QueryPlan
 from tickets.errors import (
     FieldError,
@@ -25,7 +26,7 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.logic import paging
+from tickets.logic import paging, references
 from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
 
@@ -48,7 +49,7 @@ def _snapshots(
         refs.append(("customer", keys.customer(tenant_id, customer_id)))
     if assignee_id:
         refs.append(("assignee", keys.agent(tenant_id, assignee_id)))
-    found = dal.get_many(tenant_id, refs)
+    found = get_many(refs)
     out: dict[str, Any] = {}
     if parent_id and "parent" not in found:
         raise InvalidParent(f"ticket {parent_id} does not exist", [FieldError("parentId", "unknown")])
@@ -140,8 +141,14 @@ def insert_ticket(
 
 
 def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) -> dict[str, Any]:
-    data = body.model_dump(mode="json")
-    snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
+    data = body.model_dump(mode="json", exclude={"customerExternalId", "tagIds"})
+    data["tags"] = references.tag_names(tenant_id, body.tagIds, data["tags"])
+    if body.customerExternalId is None:
+        snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
+    else:  # the externalId pointer holds the customer's snapshot already
+        customer = references.customer_by_external_id(tenant_id, body.customerExternalId)
+        data["customerId"] = customer["id"]
+        snapshots = {**_snapshots(tenant_id, None, data["assigneeId"], data["parentId"]), "customer": customer}
     return insert_ticket(tenant_id, data, snapshots, actor)
 
 
@@ -238,6 +245,13 @@ def update_ticket(
     tenant_id: str, ticket_id: str, patch: TicketPatch, if_match: str | None, actor: str | None = None
 ) -> dict[str, Any]:
     changes = patch.changes()
+    known: dict[str, Any] = {}
+    if patch.customerExternalId is not None:
+        known["customer"] = references.customer_by_external_id(tenant_id, patch.customerExternalId)
+        changes["customerId"] = known["customer"]["id"]
+    if patch.tagIds is not None:
+        # As a PATCH sets a field whole: the ticket's tags become `tags` (if given) and then the tagIds' names.
+        changes["tags"] = references.tag_names(tenant_id, patch.tagIds, changes.get("tags") or [])
     versions = _if_match_versions(if_match)
     if changes.get("parentId") == ticket_id:
         raise ValidationFailed("a ticket cannot be its own parent", [FieldError("parentId", "self reference")])
@@ -247,7 +261,7 @@ def update_ticket(
         old = load(tenant_id, ticket_id)
         _check_if_match(old, versions)
         try:
-            return apply_changes(tenant_id, old, changes, actor)
+            return apply_changes(tenant_id, old, changes, actor, known)
         except dal.VersionConflict:
             if versions is not None:
                 raise PreconditionFailed("the ticket changed while this request was applied") from None
@@ -278,7 +292,10 @@ def apply_changes(
         if field in changes and changes[field] != old.get(field)
     }
     known = known or {}
-    fetch = {f: v for f, v in refs.items() if not (f == "assigneeId" and "assignee" in known)}
+    fetch = {
+        f: v for f, v in refs.items()
+        if not (f == "assigneeId" and "assignee" in known) and not (f == "customerId" and "customer" in known)
+    }  # fmt: skip
     if fetch:
         snaps = _snapshots(tenant_id, fetch.get("customerId"), fetch.get("assigneeId"), fetch.get("parentId"))
         known = {**known, **snaps}
@@ -294,9 +311,19 @@ def apply_changes(
     return new
 
 
+def stamp_for_deletion(tenant_id: str, ticket_id: str) -> dict[str, Any] | None:
+    """The ticket, stamped with the time of its deletion (the deleted event's time); None if there is none."""
+    if not ids.is_ulid(ticket_id):
+        return None
+    found = dal.stamp_deletion(tenant_id, ticket_id, iso(now()))
+    return shape(found) if found else None
+
+
 def delete_ticket(tenant_id: str, ticket_id: str) -> None:
     for _ in range(WRITE_RETRIES):
-        old = load(tenant_id, ticket_id)
+        old = stamp_for_deletion(tenant_id, ticket_id)
+        if old is None:
+            raise NotFound(f"no ticket {ticket_id}")
         try:
             dal.delete(tenant_id, old)
         except dal.VersionConflict:
@@ -354,7 +381,8 @@ def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
     elif q.assigneeId and plan.index != keys.BY_ASSIGNEE:
         checks.append(lambda t: t.get("assigneeId") == q.assigneeId)
     if q.tag:
-        checks.append(lambda t: q.tag in (t.get("tags") or ()))
+        tag = q.tag.casefold()  # tag names are unique case-insensitively, so the filter matches that way too
+        checks.append(lambda t: any(tag == name.casefold() for name in t.get("tags") or ()))
     if q.category:
         checks.append(lambda t: t.get("category") == q.category)
     if q.createdAfter:

@@ -8,7 +8,17 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from tickets.timeutil import iso
 
@@ -60,6 +70,8 @@ def _clean_text(value: Any) -> Any:
 CaseInsensitive = BeforeValidator(_lower)
 # Timestamps in any ISO 8601 form come back as canonical UTC with milliseconds (naive means UTC).
 Timestamp = Annotated[str, BeforeValidator(_to_iso), Field(json_schema_extra={"format": "date-time"})]
+# A timestamp the API writes (always canonical already): documented as a date-time, not validated again.
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 Text = Annotated[str, BeforeValidator(_clean_text)]
 # No whitespace or control character around one "@". Spelled out so that Python, pydantic's Rust regex and
 # JSON Schema (ECMA 262) agree: their `\s` differ on U+001C-U+001F, U+0085 and U+FEFF.
@@ -67,6 +79,20 @@ EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff
 # The pattern goes before the validator: after it (Annotated[Text, Field(pattern=...)]) pydantic still
 # enforces it but leaves it out of the JSON schema, so the OpenAPI document would not show it.
 Email = Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN), BeforeValidator(_clean_text)]
+
+
+def field_error(field: str, message: str, value: Any = None) -> ValidationError:
+    """A validation error that names `field`, for model validators (whose own errors name only the body)."""
+    return ValidationError.from_exception_data(
+        "input", [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=value)]
+    )
+
+
+def refuse_nulls(model: BaseModel, names: tuple[str, ...]) -> None:
+    """A PATCH may clear nullable fields with `null`; these fields it may only set."""
+    for name in names:
+        if name in model.model_fields_set and getattr(model, name) is None:
+            raise field_error(name, "cannot be null")
 
 
 class InputModel(BaseModel):
@@ -155,9 +181,18 @@ MAX_OFFSET = 10_000
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class PageQuery(InputModel):
     limit: int = Field(default=50, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    # No default in the OpenAPI document (absent means 0): a generated SDK that sends every parameter's default
+    # would otherwise send offset=0 beside every cursor. offset=0 with a cursor is accepted for the same reason.
+    offset: int = Field(
+        default=0, ge=0, le=MAX_OFFSET, description="Items to skip (absent: 0). Not with a cursor, except 0.",
+        json_schema_extra=_no_default,
+    )  # fmt: skip
     cursor: str | None = Field(default=None, max_length=2048)
 
     @field_validator("limit", "offset", mode="before")
@@ -166,4 +201,11 @@ class PageQuery(InputModel):
         # pydantic would read "1.0" as 1: a count in a query string is digits only.
         if isinstance(value, str) and not _INTEGER.fullmatch(value):
             raise ValueError("must be a whole number")
+        return value
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_without_offset(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("offset"):
+            raise ValueError("a cursor continues where its page ended: use it without an offset (or with offset=0)")
         return value

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+from tickets.models.agents import Agent
+from tickets.models.common import DateTime, InputModel, OutputModel, PageQuery, Text
 
 SCOPES = (
     "tickets:read",
@@ -68,8 +69,8 @@ class ApiKey(OutputModel):
     name: str | None = None
     scopes: list[str]
     hint: str
-    createdAt: str
-    revokedAt: str | None = None
+    createdAt: DateTime
+    revokedAt: DateTime | None = None
 
 
 class ApiKeyCreated(OutputModel):
@@ -79,7 +80,7 @@ class ApiKeyCreated(OutputModel):
     name: str | None = None
     scopes: list[str]
     hint: str
-    createdAt: str
+    createdAt: DateTime
     key: str | None  # null when an Idempotency-Key replays the answer: the stored answer never holds the key
 
 
@@ -93,3 +94,34 @@ class ApiKeyPage(OutputModel):
 
 class ApiKeyListQuery(PageQuery):
     pass
+
+
+class TenantSummary(OutputModel):
+    id: str
+    name: str
+    ticketPrefix: str
+    inboundEmail: str | None = None  # the tenant's address when the deployment receives email
+
+
+class KeySummary(OutputModel):
+    id: str
+    name: str | None = None
+    scopes: list[str]
+
+
+class Me(OutputModel):
+    """GET /v1/me: who the calling key is."""
+
+    tenant: TenantSummary
+    key: KeySummary
+    agent: Agent | None = None
+
+
+class Usage(OutputModel):
+    """GET /v1/usage: this calendar month's ticket creations (UTC) against the plan's quota."""
+
+    month: str = Field(description="YYYY-MM, UTC", examples=["2026-11"])
+    ticketsCreated: int
+    monthlyTicketQuota: int | None = Field(description="null: unlimited")
+    remaining: int | None = Field(description="null: unlimited")
+    resetsAt: DateTime

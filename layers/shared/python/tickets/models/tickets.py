@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from tickets.models.common import (
     CaseInsensitive,
+    DateTime,
     InputModel,
     OutputModel,
     PageQuery,
@@ -16,6 +17,8 @@ from tickets.models.common import (
     Text,
     Timestamp,
     check_json_object,
+    field_error,
+    refuse_nulls,
 )
 
 
@@ -48,13 +51,31 @@ class Channel(StrEnum):
     CHAT = "chat"
 
 
-StatusIn = Annotated[Status, CaseInsensitive]
+# Seed 003 and Zendesk spell two statuses differently: accepted on input, never written back.
+STATUS_SYNONYMS = {"solved": Status.RESOLVED, "holding": Status.ON_HOLD, "hold": Status.ON_HOLD}
+
+
+def _status_in(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.lower()
+        return STATUS_SYNONYMS.get(value, value)
+    return value
+
+
+StatusIn = Annotated[
+    Status,
+    BeforeValidator(_status_in),
+    WithJsonSchema({"type": "string", "enum": [*Status, *STATUS_SYNONYMS], "description": "Any letter case; "
+                    "`solved` means `resolved`, `holding` and `hold` mean `on_hold`."}),
+]  # fmt: skip
 PriorityIn = Annotated[Priority, CaseInsensitive]
 ChannelIn = Annotated[Channel, CaseInsensitive]
 Subject = Annotated[Text, Field(min_length=1, max_length=250)]
 Description = Annotated[Text, Field(max_length=50_000)]
 Category = Annotated[Text, Field(min_length=1, max_length=64)]
 Id = Annotated[Text, Field(min_length=1, max_length=64)]
+ExternalId = Annotated[Text, Field(min_length=1, max_length=200)]
+TagIds = Annotated[list[Id], Field(max_length=20)]
 Tag = Annotated[Text, Field(min_length=1, max_length=50)]
 CustomValue = Annotated[
     Annotated[Text, Field(max_length=1000)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None,
@@ -94,6 +115,13 @@ class _TicketFields(InputModel):
 
     _metadata = field_validator("metadata", check_fields=False)(check_json_object)
 
+    @model_validator(mode="after")
+    def _one_customer_reference(self) -> Any:
+        if {"customerId", "customerExternalId"} <= self.model_fields_set:
+            message = "give customerId or customerExternalId, not both"
+            raise field_error("customerExternalId", message, getattr(self, "customerExternalId", None))
+        return self
+
 
 class TicketCreate(_TicketFields):
     subject: Subject
@@ -103,9 +131,11 @@ class TicketCreate(_TicketFields):
     category: Category | None = None
     channel: ChannelIn = Channel.API
     customerId: Id | None = None
+    customerExternalId: ExternalId | None = None
     requester: Requester | None = None
     assigneeId: Id | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] = []
+    tagIds: TagIds = []
     parentId: Id | None = None
     customFields: dict[Annotated[str, Field(min_length=1, max_length=100)], CustomValue] = {}
     metadata: dict[str, Any] = {}
@@ -123,9 +153,11 @@ class TicketPatch(_TicketFields):
     category: Category | None = None
     channel: ChannelIn | None = None
     customerId: Id | None = None
+    customerExternalId: ExternalId | None = None
     requester: Requester | None = None
     assigneeId: Id | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    tagIds: TagIds | None = None
     parentId: Id | None = None
     customFields: dict[Annotated[str, Field(min_length=1, max_length=100)], CustomValue] | None = None
     metadata: dict[str, Any] | None = None
@@ -134,13 +166,12 @@ class TicketPatch(_TicketFields):
 
     @model_validator(mode="after")
     def _non_nullable(self) -> TicketPatch:
-        for name in ("subject", "status", "priority", "channel"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
+        refuse_nulls(self, ("subject", "status", "priority", "channel", "customerExternalId", "tagIds"))
         return self
 
     def changes(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", include=self.model_fields_set)
+        """The stored fields this patch sets (references by external id or tag id are resolved by the logic)."""
+        data = self.model_dump(mode="json", include=self.model_fields_set - {"customerExternalId", "tagIds"})
         # A ticket always has these (possibly empty): `null` clears them to empty, it does not store a null.
         for name, empty in (("tags", []), ("customFields", {}), ("metadata", {})):
             if name in data and data[name] is None:
@@ -188,11 +219,11 @@ class Ticket(OutputModel):
     metadata: dict[str, Any] = {}
     dedupeKey: str | None = None
     occurrences: int = 1
-    dueAt: str | None = None
-    createdAt: str
-    updatedAt: str
-    resolvedAt: str | None = None
-    closedAt: str | None = None
+    dueAt: DateTime | None = None
+    createdAt: DateTime
+    updatedAt: DateTime
+    resolvedAt: DateTime | None = None
+    closedAt: DateTime | None = None
     version: int
 
 
@@ -228,22 +259,16 @@ class TicketListQuery(PageQuery):
 
     _csv = field_validator("status", "priority", mode="before")(_split_csv)
 
-    @model_validator(mode="after")
-    def _cursor_or_offset(self) -> TicketListQuery:
-        if self.cursor is not None and "offset" in self.model_fields_set:
-            raise ValueError("use either cursor or offset, not both")
-        return self
-
 
 class TicketIntake(_TicketFields):
     """POST /v1/tickets/api-create: a business event from the tenant's back-end, naming its customer."""
 
-    customerExternalId: Annotated[Text, Field(min_length=1, max_length=200)]
+    customerExternalId: ExternalId
     subject: Subject
     description: Description | None = None
     priority: PriorityIn = Priority.MEDIUM
     category: Category | None = None
     metadata: dict[str, Any] = {}
     tags: Annotated[list[Tag], Field(max_length=20)] = []
-    tagIds: Annotated[list[Id], Field(max_length=20)] = []
+    tagIds: TagIds = []
     dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None

@@ -1,0 +1,52 @@
+"""What a key can learn about itself: who it is (GET /v1/me) and its tenant's usage (GET /v1/usage)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tickets.dal import keys
+from tickets.dal import tenants as tenants_dal
+from tickets.dal.client import get_many
+from tickets.errors import Unauthorized
+from tickets.models.tenants import Principal
+from tickets.timeutil import iso, month_key, now
+
+
+def me(caller: Principal) -> dict[str, Any]:
+    """The tenant, the key (never its value or hash) and the agent it acts as, in one BatchGetItem."""
+    found = get_many(
+        [("tenant", keys.tenant(caller.tenantId)), ("key", keys.api_key_meta(caller.tenantId, caller.keyId))]
+    )
+    tenant, key = found.get("tenant"), found.get("key")
+    if tenant is None or key is None or key.get("revokedAt"):  # gone since the (cached) authentication
+        raise Unauthorized("the API key is unknown or revoked")
+    return {
+        "tenant": {k: tenant.get(k) for k in ("id", "name", "ticketPrefix")} | {"inboundEmail": None},
+        "key": {"id": key["id"], "name": key.get("name"), "scopes": key.get("scopes", [])},
+        "agent": None,
+    }
+
+
+def next_month(moment: datetime) -> datetime:
+    """The first instant of the calendar month (UTC) after `moment`'s: when a monthly quota resets."""
+    moment = moment.astimezone(UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def usage(tenant_id: str, moment: datetime | None = None) -> dict[str, Any]:
+    moment = moment or now()
+    tenant = tenants_dal.get_tenant(tenant_id)
+    if tenant is None:
+        raise Unauthorized("the API key's tenant no longer exists")
+    month = month_key(moment)
+    used = int(tenant.get(keys.month_usage_attr(month), 0))
+    quota = tenant.get("monthlyTicketQuota")
+    return {
+        "month": month,
+        "ticketsCreated": used,
+        "monthlyTicketQuota": None if quota is None else int(quota),
+        "remaining": None if quota is None else max(int(quota) - used, 0),
+        "resetsAt": iso(next_month(moment)),
+    }
