@@ -35,7 +35,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tools import localmail, motolock, template
+from tools import localmail, motolock, sample_events, template
 from tools.events import FakeContext, http_event
 from tools.eventsources import EventSources, print_log
 
@@ -298,12 +298,9 @@ class LocalStack:
                 self._env.release()
 
     def _create_demo_tenant(self) -> None:
-        from tickets.logic import admin
-        from tickets.models.tenants import SCOPES, TenantCreate
-
-        tenant = admin.create_tenant(TenantCreate(name="Demo", ticketPrefix="DEMO"))
-        self.demo_tenant_id = tenant["id"]
-        self.api_key = admin.create_api_key(tenant["id"], list(SCOPES), raw_key=self.api_key)["key"]
+        """The demo tenant, with the data and key that the sample events in events/ name (make invoke uses them)."""
+        demo = sample_events.seed(self.api_key)
+        self.demo_tenant_id, self.api_key = demo.tenant_id, demo.api_key
 
     def _start_gateway(self) -> None:
         stack = self
