@@ -52,6 +52,7 @@ class StackInfo:
     api_key: str  # the demo tenant's key (every scope)
     startup_seconds: float
     log_dir: Path  # the stack's stdout and stderr files, while it runs
+    state_file: Path | None = None  # where it tells `make invoke` about itself (DEV_STATE_FILE)
 
     def request(
         self,
@@ -119,6 +120,8 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
     env.pop("AWS_ENDPOINT_URL", None)
     with tempfile.TemporaryDirectory() as tmp:
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        # Its own state file, never the developer's .devstack.json (which would point make invoke here).
+        env.setdefault("DEV_STATE_FILE", str(Path(tmp) / "devstack.json"))
         with out.open("wb") as fout, err.open("wb") as ferr:
             started = time.monotonic()
             proc = subprocess.Popen(
@@ -132,7 +135,15 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                 aws = re.search(r"^AWS_ENDPOINT_URL=(\S+)$", banner, re.M)
                 table = re.search(r"^TABLE_NAME=(\S+)$", banner, re.M)
                 assert api_key and base and aws and table, banner
-                yield StackInfo(base.group(1), aws.group(1), table.group(1), api_key.group(1), elapsed, Path(tmp))
+                yield StackInfo(
+                    base.group(1),
+                    aws.group(1),
+                    table.group(1),
+                    api_key.group(1),
+                    elapsed,
+                    Path(tmp),
+                    state_file=Path(env["DEV_STATE_FILE"]),
+                )
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:

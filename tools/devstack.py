@@ -28,14 +28,16 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-from tools import localmail, motolock, template
+from tools import localmail, motolock, sample_events, template
 from tools.events import FakeContext, http_event
 from tools.eventsources import EventSources, print_log
 
@@ -109,6 +111,37 @@ def problem(status: int, code: str, title: str, detail: str, request_id: str | N
         "requestId": request_id,
     }
     return {"statusCode": status, "headers": {"Content-Type": PROBLEM_JSON}, "body": json.dumps(body)}
+
+
+def use_local_aws_env() -> None:
+    """Fake credentials, no X-Ray, and no proxy between the handlers and a moto on this machine."""
+    os.environ.update(FAKE_AWS_ENV)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = no_proxy
+
+
+def has_code(fn: template.Function) -> bool:
+    return (fn.code_uri / f"{fn.handler.rsplit('.', 1)[0]}.py").is_file()
+
+
+def create_resources(
+    table_name: str, parameters: dict[str, str], secret_values: dict[str, str] | None = None
+) -> tuple[dict[str, template.CreatedQueue], dict[str, str]]:
+    """The template's table and queues in the AWS at hand (moto), and the refs that resolve every function's
+    environment. Also verifies the assignment emails' sender, since SES (and moto) only sends from one."""
+    import boto3
+
+    ddb = boto3.client("dynamodb")
+    template.create_table(ddb, table_name)
+    queues = template.create_queues(boto3.client("sqs"))
+    refs = template.build_refs(
+        table=template.table_refs(ddb, table_name), queues=queues, parameters=parameters, secrets=secret_values
+    )
+    sender = {**template.parameter_defaults(), **parameters}.get("SenderEmail")
+    if sender:
+        localmail.verify_sender(boto3.client("sesv2"), sender)
+    return queues, refs
 
 
 class EnvGate:
@@ -191,7 +224,7 @@ class LocalStack:
         self.functions: dict[str, template.Function] = {}
         self.skipped: list[str] = []  # functions whose code does not exist (yet)
         for name, fn in template.functions().items():
-            if (fn.code_uri / f"{fn.handler.rsplit('.', 1)[0]}.py").is_file():
+            if has_code(fn):
                 self.functions[name] = fn
             else:
                 self.skipped.append(name)
@@ -247,11 +280,7 @@ class LocalStack:
         if str(template.SHARED_LAYER) not in sys.path:  # the shared layer, as Lambda mounts it under /opt/python
             sys.path.insert(0, str(template.SHARED_LAYER))
 
-        for key, val in FAKE_AWS_ENV.items():
-            os.environ[key] = val
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
-        os.environ["NO_PROXY"] = os.environ["no_proxy"] = no_proxy
+        use_local_aws_env()
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
         motolock.install()
@@ -266,23 +295,8 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
 
     def _create_resources(self) -> None:
-        """The table and the queues, and the refs that every function's environment is resolved with."""
-        import boto3
-
-        ddb = boto3.client("dynamodb")
-        template.create_table(ddb, self.table_name)
-        self.queues = template.create_queues(boto3.client("sqs"))
-        self.refs = template.build_refs(
-            table=template.table_refs(ddb, self.table_name),
-            queues=self.queues,
-            parameters=self.parameters,
-            secrets=self.secrets,
-        )
+        self.queues, self.refs = create_resources(self.table_name, self.parameters, self.secrets)
         self._env.refs = self.refs
-        # SES (and moto) only send from a verified identity: the assignment emails' sender.
-        sender = {**template.parameter_defaults(), **self.parameters}.get("SenderEmail")
-        if sender:
-            localmail.verify_sender(boto3.client("sesv2"), sender)
         for name in self.skipped:
             print(f"devstack: {name} skipped: no code at {template.functions()[name].code_uri}", file=sys.stderr)
 
@@ -298,12 +312,9 @@ class LocalStack:
                 self._env.release()
 
     def _create_demo_tenant(self) -> None:
-        from tickets.logic import admin
-        from tickets.models.tenants import SCOPES, TenantCreate
-
-        tenant = admin.create_tenant(TenantCreate(name="Demo", ticketPrefix="DEMO"))
-        self.demo_tenant_id = tenant["id"]
-        self.api_key = admin.create_api_key(tenant["id"], list(SCOPES), raw_key=self.api_key)["key"]
+        """The demo tenant, with the data and key that the sample events in events/ name (make invoke uses them)."""
+        demo = sample_events.seed(self.api_key)
+        self.demo_tenant_id, self.api_key = demo.tenant_id, demo.api_key
 
     def _start_gateway(self) -> None:
         stack = self
@@ -537,6 +548,48 @@ def _banner(stack: LocalStack, seconds: float) -> str:
     return "\n".join(lines)
 
 
+# Where a running `make dev` says where it is, for `make invoke` (DEV_STATE_FILE overrides; gitignored).
+STATE_FILE = template.ROOT / ".devstack.json"
+
+
+def state_file() -> Path:
+    return Path(os.environ.get("DEV_STATE_FILE") or STATE_FILE)
+
+
+def write_state(stack: LocalStack, path: Path) -> None:
+    """Write where the stack is: its moto, its table, and the refs that resolve the functions' environment.
+
+    The refs include this process's cursor signing key (so that cursors work across make dev and make invoke):
+    the file is readable by its owner only.
+    """
+    state = {
+        "pid": os.getpid(),
+        "baseUrl": stack.base_url,
+        "awsEndpointUrl": stack.aws_endpoint_url,
+        "tableName": stack.table_name,
+        "demoTenantId": stack.demo_tenant_id,
+        "refs": stack.refs,
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")  # mode 0600
+    with os.fdopen(fd, "w") as fh:
+        json.dump(state, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def read_state(path: Path) -> dict[str, Any] | None:
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def remove_state(path: Path) -> None:
+    """Remove the state file if it is still this process's (another make dev may have started since)."""
+    if (read_state(path) or {}).get("pid") == os.getpid():
+        path.unlink(missing_ok=True)
+
+
 def main() -> int:
     started = time.monotonic()
     stop = threading.Event()
@@ -557,10 +610,15 @@ def main() -> int:
         print(f"devstack: cannot start: {exc}", file=sys.stderr)
         stack.stop()
         return 1
-    print(_banner(stack, time.monotonic() - started), flush=True)
-    stop.wait()  # signal handlers run in the main thread and interrupt the wait
-    print("Stopping...", flush=True)
-    stack.stop()
+    state = state_file()
+    write_state(stack, state)
+    try:
+        print(_banner(stack, time.monotonic() - started), flush=True)
+        stop.wait()  # signal handlers run in the main thread and interrupt the wait
+        print("Stopping...", flush=True)
+        stack.stop()
+    finally:
+        remove_state(state)
     return 0
 
 

@@ -1,31 +1,53 @@
-"""Write events/<function folder>.json: one realistic HTTP API v2.0 event per function in template.yaml.
+"""The sample events (events/<function folder>.json) and the sample data they name.
 
-    python -m tools.sample_events
+    python -m tools.sample_events        (rewrites events/: run it after adding a function or changing a sample)
 
-`sam local invoke <Function> -e events/<folder>.json` and tests/integration/test_sample_events.py both use
-them. Ids in paths are well-formed ULIDs that no table holds; the key is a fixed sample key that the test
-registers. Request id and time are fixed so that regenerating changes nothing.
+One realistic event per function in template.yaml: an HTTP API v2.0 request for an API function, a Lambda
+batch (DynamoDB stream records or SQS messages) for a consumer. `make invoke`, `sam local invoke -e` and
+tests/integration/test_sample_events.py use them as they are.
+
+The events name the demo tenant's data, which `seed()` creates under fixed ids: the demo tenant (prefix DEMO),
+a dev-only key that the events carry (SAMPLE_KEY, never a real credential), and one customer, agent, tag,
+webhook and ticket (DEMO-1). `make dev` seeds its demo tenant with it, `make invoke` seeds its throwaway moto
+with it, and the sample-event test seeds each test's moto with it, so every sample finds what it names.
+Request id and time are fixed so that regenerating changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from tools import template
 from tools.events import http_event
 
 EVENTS_DIR = template.ROOT / "events"
-SAMPLE_KEY = "tk_sample_key_0123456789abcdefghijklmnopqrstuv"
-SAMPLE_ID = "01JSQ4ZK8X3N5W7Y9B2C4D6F8H"
+SAMPLE_KEY = "tk_sample_key_0123456789abcdefghijklmnopqrstuv"  # dev-only: seed() gives it to the demo tenant
 _REQUEST_ID = "c0ffee00-0000-4000-8000-000000000001"
 _TIME, _EPOCH_MS = "25/Apr/2026:10:00:00 +0000", 1777111200000
+_AT = "2026-04-25T10:00:00.000Z"  # the sample data's createdAt: its ids' millisecond, _EPOCH_MS
+
+# The seeded items' ids: ULIDs of _EPOCH_MS ("01KQ219W80"), readable after that.
+DEMO_TENANT_ID = "01KQ219W80DEM0TENANT000000"
+SAMPLE_TICKET_ID = "01KQ219W80DEM0T1CKET000000"  # reference DEMO-1
+SAMPLE_CUSTOMER_ID = "01KQ219W80DEM0CVSTMER00000"  # externalId crm-4711
+SAMPLE_AGENT_ID = "01KQ219W80DEM0AGENT0000000"
+SAMPLE_TAG_ID = "01KQ219W80DEM0TAG000000000"
+SAMPLE_WEBHOOK_ID = "01KQ219W80DEM0WEBH00K00000"
+SAMPLE_OLD_KEY_ID = "key_01KQ219W80DEM0KEY000000000"  # a second key of the demo tenant, for the revoke sample
+UNKNOWN_ID = "01KQ219W80DEM0N0NE00000000"  # well-formed, and never seeded
+SAMPLE_REFERENCE = "DEMO-1"
+SAMPLE_EXTERNAL_ID = "crm-4711"
 
 # Per function folder: the concrete path values, query string and body of its sample request.
 SAMPLES: dict[str, dict[str, Any]] = {
     "list_tickets": {"query": {"status": "new,open", "priority": "high", "limit": "20", "sort": "-createdAt"}},
-    "get_ticket": {"params": {"id": "INV-1042"}},
+    "get_ticket": {"params": {"id": SAMPLE_REFERENCE}},
     "create_ticket": {
         "body": {
             "subject": "Checkout fails with error 502",
@@ -39,31 +61,31 @@ SAMPLES: dict[str, dict[str, Any]] = {
         }
     },
     "update_ticket": {
-        "params": {"id": SAMPLE_ID},
+        "params": {"id": SAMPLE_TICKET_ID},
         "headers": {"if-match": '"1"'},
         "body": {"status": "in_progress", "priority": "urgent"},
     },
-    "delete_ticket": {"params": {"id": SAMPLE_ID}},
+    "delete_ticket": {"params": {"id": SAMPLE_TICKET_ID}},
     "list_customers": {"query": {"limit": "50"}},
-    "get_customer": {"params": {"id": SAMPLE_ID}},
+    "get_customer": {"params": {"id": SAMPLE_CUSTOMER_ID}},
     "create_customer": {
         "body": {
-            "externalId": "crm-4711",
-            "name": "Ada Lovelace",
-            "email": "ada@example.com",
-            "phone": "+44 20 7946 0958",
+            "externalId": "crm-4712",
+            "name": "Charles Babbage",
+            "email": "charles@example.com",
+            "phone": "+44 20 7946 0959",
             "metadata": {"plan": "enterprise"},
         }
     },
-    "update_customer": {"params": {"id": SAMPLE_ID}, "body": {"name": "Ada King", "phone": None}},
-    "delete_customer": {"params": {"id": SAMPLE_ID}},
+    "update_customer": {"params": {"id": SAMPLE_CUSTOMER_ID}, "body": {"name": "Ada King", "phone": None}},
+    "delete_customer": {"params": {"id": SAMPLE_CUSTOMER_ID}},
     "list_tags": {"query": {"limit": "100"}},
-    "get_tag": {"params": {"id": SAMPLE_ID}},
+    "get_tag": {"params": {"id": SAMPLE_TAG_ID}},
     "create_tag": {"body": {"name": "billing"}},
-    "update_tag": {"params": {"id": SAMPLE_ID}, "body": {"name": "payments"}},
-    "delete_tag": {"params": {"id": SAMPLE_ID}},
+    "update_tag": {"params": {"id": SAMPLE_TAG_ID}, "body": {"name": "payments"}},
+    "delete_tag": {"params": {"id": SAMPLE_TAG_ID}},
     "list_webhooks": {"query": {"limit": "20"}},
-    "get_webhook": {"params": {"id": SAMPLE_ID}},
+    "get_webhook": {"params": {"id": SAMPLE_WEBHOOK_ID}},
     "create_webhook": {
         "body": {
             "url": "https://93.184.216.34/hooks/tickets",
@@ -71,36 +93,37 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "description": "CRM sync",
         }
     },
-    "update_webhook": {"params": {"id": SAMPLE_ID}, "body": {"enabled": False}},
-    "delete_webhook": {"params": {"id": SAMPLE_ID}},
-    "rotate_webhook_secret": {"params": {"id": SAMPLE_ID}},
-    "test_webhook": {"params": {"id": SAMPLE_ID}},
-    "list_webhook_deliveries": {"params": {"id": SAMPLE_ID}, "query": {"limit": "20"}},
-    "retry_webhook_delivery": {"params": {"id": SAMPLE_ID, "deliveryId": "dlv_" + SAMPLE_ID}},
-    "get_ticket_history": {"params": {"id": SAMPLE_ID}},
+    "update_webhook": {"params": {"id": SAMPLE_WEBHOOK_ID}, "body": {"description": "CRM sync v2"}},
+    "delete_webhook": {"params": {"id": SAMPLE_WEBHOOK_ID}},
+    "rotate_webhook_secret": {"params": {"id": SAMPLE_WEBHOOK_ID}},
+    "test_webhook": {"params": {"id": SAMPLE_WEBHOOK_ID}},
+    "list_webhook_deliveries": {"params": {"id": SAMPLE_WEBHOOK_ID}, "query": {"limit": "20"}},
+    # Deliveries come from events, so the seed has none: this one answers 404 until it names a real one.
+    "retry_webhook_delivery": {"params": {"id": SAMPLE_WEBHOOK_ID, "deliveryId": "dlv_" + UNKNOWN_ID}},
+    "get_ticket_history": {"params": {"id": SAMPLE_TICKET_ID}},
     "list_api_keys": {"query": {"limit": "20"}},
     "create_api_key": {"body": {"name": "CI pipeline", "scopes": ["tickets:read", "tickets:write"]}},
-    "delete_api_key": {"params": {"id": "key_" + SAMPLE_ID}},
-    "bulk_set_ticket_status": {"body": {"ids": [SAMPLE_ID, "01JSQ4ZK8X3N5W7Y9B2C4D6F8J"], "status": "resolved"}},
-    "bulk_set_ticket_priority": {"body": {"ids": [SAMPLE_ID], "priority": "urgent"}},
-    "bulk_delete_tickets": {"body": {"ids": [SAMPLE_ID]}},
+    "delete_api_key": {"params": {"id": SAMPLE_OLD_KEY_ID}},
+    "bulk_set_ticket_status": {"body": {"ids": [SAMPLE_TICKET_ID, UNKNOWN_ID], "status": "resolved"}},
+    "bulk_set_ticket_priority": {"body": {"ids": [SAMPLE_TICKET_ID], "priority": "urgent"}},
+    "bulk_delete_tickets": {"body": {"ids": [SAMPLE_TICKET_ID]}},
     "batch_update_tickets": {
         "body": {
-            "ids": [SAMPLE_ID],
+            "ids": [SAMPLE_TICKET_ID],
             "actions": [{"type": "set_status", "value": "in_progress"}, {"type": "add_tags", "value": ["vip"]}],
         }
     },
     "solve_unfinished_tickets": {"body": {}},
-    "unlink_ticket_customer": {"params": {"id": SAMPLE_ID}},
+    "unlink_ticket_customer": {"params": {"id": SAMPLE_TICKET_ID}},
     "list_agents": {"query": {"limit": "50"}},
-    "get_agent": {"params": {"id": SAMPLE_ID}},
-    "create_agent": {"body": {"name": "Grace Hopper", "email": "grace@example.com", "level": "N1"}},
-    "update_agent": {"params": {"id": SAMPLE_ID}, "body": {"available": False}},
-    "delete_agent": {"params": {"id": SAMPLE_ID}},
+    "get_agent": {"params": {"id": SAMPLE_AGENT_ID}},
+    "create_agent": {"body": {"name": "Katherine Johnson", "email": "katherine@example.com", "level": "N2"}},
+    "update_agent": {"params": {"id": SAMPLE_AGENT_ID}, "body": {"available": False}},
+    "delete_agent": {"params": {"id": SAMPLE_AGENT_ID}},
     "api_create_ticket": {
         "headers": {"idempotency-key": "evt-payment-failed-98431"},
         "body": {
-            "customerExternalId": "crm-4711",
+            "customerExternalId": SAMPLE_EXTERNAL_ID,
             "subject": "Payment failed for order ord_98431",
             "description": "Card declined by the issuer (code 05).",
             "priority": "high",
@@ -111,22 +134,133 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 
+# The seeded ticket DEMO-1, as the API would be asked for it.
+_SEED_TICKET: dict[str, Any] = {
+    "subject": "Cannot download the April invoice",
+    "description": "The PDF link in the billing page returns an empty file.",
+    "priority": "high",
+    "category": "billing",
+    "channel": "email",
+    "customerId": SAMPLE_CUSTOMER_ID,
+    "requester": {"name": "Ada Lovelace", "email": "ada@example.com"},
+    "tags": ["invoices"],
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    tenant_id: str
+    api_key: str  # the demo key that make dev prints (SAMPLE_KEY opens the same tenant)
+
+
+def seed(api_key: str | None = None) -> Demo:
+    """Create the demo tenant with its key (`api_key`, or a new one), SAMPLE_KEY, and the data the samples name.
+
+    Everything goes through the logic, as the API or the admin CLI would make it; only the ids are fixed. Run it
+    once, on an empty table, in the functions' environment (TABLE_NAME, ...) and before anything else runs.
+    """
+    template.ensure_shared_layer_on_path()
+    from tickets.logic import admin, agents, customers, tags, tickets, webhooks
+    from tickets.models.agents import AgentCreate
+    from tickets.models.customers import CustomerCreate
+    from tickets.models.tags import TagCreate
+    from tickets.models.tenants import SCOPES, TenantCreate
+    from tickets.models.tickets import TicketCreate
+    from tickets.models.webhooks import WebhookCreate
+
+    with _made_with_id(DEMO_TENANT_ID):
+        admin.create_tenant(TenantCreate(name="Demo", ticketPrefix="DEMO"))
+    demo_key = admin.create_api_key(DEMO_TENANT_ID, list(SCOPES), raw_key=api_key)["key"]
+    if demo_key != SAMPLE_KEY:
+        admin.create_api_key(DEMO_TENANT_ID, list(SCOPES), raw_key=SAMPLE_KEY, name="sample events")
+    with _made_with_id(SAMPLE_OLD_KEY_ID.removeprefix("key_")):
+        admin.create_api_key(DEMO_TENANT_ID, ["tickets:read"], name="Old integration")
+    with _made_with_id(SAMPLE_CUSTOMER_ID):
+        customers.create_customer(
+            DEMO_TENANT_ID,
+            CustomerCreate(externalId=SAMPLE_EXTERNAL_ID, name="Ada Lovelace", email="ada@example.com"),
+        )
+    with _made_with_id(SAMPLE_AGENT_ID):
+        agents.create_agent(DEMO_TENANT_ID, AgentCreate(name="Grace Hopper", email="grace@example.com"))
+    with _made_with_id(SAMPLE_TAG_ID):
+        tags.create_tag(DEMO_TENANT_ID, TagCreate(name="invoices"))
+    with _made_with_id(SAMPLE_WEBHOOK_ID):
+        # Disabled, so that nothing is ever sent to its (public) address from a developer's machine.
+        webhook = WebhookCreate(url="https://93.184.216.34/hooks/crm", description="CRM sync", enabled=False)
+        webhooks.create_webhook(DEMO_TENANT_ID, webhook)
+    with _made_with_id(SAMPLE_TICKET_ID):
+        tickets.create_ticket(DEMO_TENANT_ID, TicketCreate.model_validate(_SEED_TICKET))
+    return Demo(DEMO_TENANT_ID, demo_key)
+
+
+@contextmanager
+def _made_with_id(fixed: str) -> Iterator[None]:
+    """Let the one logic call inside make `fixed` as its new id (the logic makes ids itself, one per create).
+
+    It swaps tickets.ids.new_id for the call, which is why seed() runs before anything else does.
+    """
+    from tickets import ids
+
+    made: list[str] = []
+
+    def new_id(now_ms: int | None = None) -> str:
+        if made:
+            raise RuntimeError(f"seed: a second new id was asked for while making {fixed}")
+        made.append(fixed)
+        return fixed
+
+    with mock.patch.object(ids, "new_id", new_id):
+        yield
+    if not made:
+        raise RuntimeError(f"seed: the logic made no new id for {fixed}")
+
+
+# DEMO-1 as seed() stores it, and the changes that the consumers' samples describe.
 _SAMPLE_TICKET = {
-    "PK": "TENANT#01JSQ4ZK8X3N5W7Y9B2C4D6F8T", "SK": f"TICKET#{SAMPLE_ID}", "type": "ticket",
-    "tenantId": "01JSQ4ZK8X3N5W7Y9B2C4D6F8T", "id": SAMPLE_ID, "number": 1042, "reference": "INV-1042",
-    "subject": "Checkout fails with error 502", "status": "new", "priority": "high", "channel": "email",
-    "tags": ["checkout"], "customFields": {}, "metadata": {}, "occurrences": 1,
-    "createdAt": "2026-04-25T10:00:00.000Z", "updatedAt": "2026-04-25T10:00:00.000Z", "version": 1,
+    **_SEED_TICKET,
+    "requester": {**_SEED_TICKET["requester"], "phone": None},
+    "customFields": {},
+    "metadata": {},
+    "id": SAMPLE_TICKET_ID,
+    "number": 1,
+    "reference": SAMPLE_REFERENCE,
+    "status": "new",
+    "customer": {"id": SAMPLE_CUSTOMER_ID, "externalId": SAMPLE_EXTERNAL_ID, "name": "Ada Lovelace",
+                 "email": "ada@example.com"},
+    "occurrences": 1,
+    "createdAt": _AT,
+    "updatedAt": _AT,
+    "version": 1,
 }  # fmt: skip
+_RESOLVED = {"status": "resolved", "resolvedAt": "2026-04-25T11:00:00.000Z", "updatedAt": "2026-04-25T11:00:00.000Z",
+             "version": 2, "statusChanged": True}  # fmt: skip
+_ASSIGNED = {"assigneeId": SAMPLE_AGENT_ID, "status": "open", "updatedAt": "2026-04-25T10:05:00.000Z", "version": 2,
+             "assignee": {"id": SAMPLE_AGENT_ID, "name": "Grace Hopper", "email": "grace@example.com"},
+             "statusChanged": True}  # fmt: skip
+
+
+def sample_ticket_item(**changes: Any) -> dict[str, Any]:
+    """The demo tenant's DEMO-1 as a table item (every attribute, as in a stream image), with `changes`."""
+    template.ensure_shared_layer_on_path()
+    from tickets.dal import keys
+
+    ticket = {**_SAMPLE_TICKET, **changes}
+    return {
+        **keys.ticket(DEMO_TENANT_ID, SAMPLE_TICKET_ID),
+        **keys.ticket_index_keys(DEMO_TENANT_ID, ticket),
+        "type": "ticket",
+        "tenantId": DEMO_TENANT_ID,
+        **ticket,
+    }
 
 
 def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | None, seq: str) -> dict[str, Any]:
-    template.ensure_shared_layer_on_path()
     from tickets.dal.client import serialize
 
+    image = new or old or {}
     change: dict[str, Any] = {
         "ApproximateCreationDateTime": _EPOCH_MS / 1000,
-        "Keys": serialize({"PK": _SAMPLE_TICKET["PK"], "SK": _SAMPLE_TICKET["SK"]}),
+        "Keys": serialize({"PK": image["PK"], "SK": image["SK"]}),
         "SequenceNumber": seq,
         "SizeBytes": 512,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -147,17 +281,11 @@ def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | 
 
 
 def _consumer_event(folder: str) -> dict[str, Any]:
-    """Lambda-shaped batches for the stream and queue consumers."""
-    resolved = {
-        **_SAMPLE_TICKET,
-        "status": "resolved",
-        "resolvedAt": "2026-04-25T11:00:00.000Z",
-        "updatedAt": "2026-04-25T11:00:00.000Z",
-        "version": 2,
-        "statusChanged": True,
-    }
+    """Lambda-shaped batches for the stream and queue consumers, about DEMO-1 and the demo tenant's webhook."""
+    ticket, resolved = sample_ticket_item(), sample_ticket_item(**_RESOLVED)
     if folder == "deliver_webhook":
-        body = {"tenantId": _SAMPLE_TICKET["tenantId"], "webhookId": SAMPLE_ID, "deliveryId": f"dlv_{SAMPLE_ID}",
+        # The seed makes no delivery (deliveries come from events): the consumer skips this message.
+        body = {"tenantId": DEMO_TENANT_ID, "webhookId": SAMPLE_WEBHOOK_ID, "deliveryId": f"dlv_{UNKNOWN_ID}",
                 "attempt": 1}  # fmt: skip
         return {
             "Records": [
@@ -175,17 +303,14 @@ def _consumer_event(folder: str) -> dict[str, Any]:
             ]
         }
     if folder == "send_assignment_email":
-        # Assigned to an agent (a snapshot only: the consumer reads no agent item).
-        assignee = {"id": "01JSQ4ZK8X3N5W7Y9B2C4D6F8A", "name": "Grace Hopper", "email": "grace@example.com"}
-        assigned = {**_SAMPLE_TICKET, "assigneeId": assignee["id"], "assignee": assignee, "status": "open",
-                    "updatedAt": "2026-04-25T10:05:00.000Z", "version": 2}  # fmt: skip
-        return {"Records": [_stream_record("MODIFY", assigned, _SAMPLE_TICKET, "300")]}
+        # DEMO-1 assigned to the demo agent (a snapshot only: the consumer reads no agent item).
+        return {"Records": [_stream_record("MODIFY", sample_ticket_item(**_ASSIGNED), ticket, "300")]}
     if folder == "publish_status_events":
-        return {"Records": [_stream_record("MODIFY", resolved, _SAMPLE_TICKET, "200")]}
+        return {"Records": [_stream_record("MODIFY", resolved, ticket, "200")]}
     return {
         "Records": [
-            _stream_record("INSERT", _SAMPLE_TICKET, None, "100"),
-            _stream_record("MODIFY", resolved, _SAMPLE_TICKET, "200"),
+            _stream_record("INSERT", ticket, None, "100"),
+            _stream_record("MODIFY", resolved, ticket, "200"),
         ]
     }
 

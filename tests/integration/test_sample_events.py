@@ -1,77 +1,132 @@
-"""Every function's sample event in events/ runs through its real handler (in-process, moto) as expected."""
+"""Every function's sample event in events/ runs through its real handler (in-process, moto) as expected.
+
+Each test starts from the demo tenant that tools.sample_events.seed() makes for make dev and make invoke: the
+sample key, one customer (crm-4711), agent, tag, webhook (disabled) and ticket DEMO-1, under the ids that the
+events name. So a sample reads, changes or deletes what it names, as `make invoke FN=...` would.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import TABLE
 from tests.utils import EVENTS, load_event
 from tools import sample_events, template
 from tools.events import FakeContext
-from tools.sample_events import SAMPLE_KEY
+from tools.sample_events import (
+    SAMPLE_AGENT_ID,
+    SAMPLE_CUSTOMER_ID,
+    SAMPLE_KEY,
+    SAMPLE_OLD_KEY_ID,
+    SAMPLE_TAG_ID,
+    SAMPLE_TICKET_ID,
+    SAMPLE_WEBHOOK_ID,
+    UNKNOWN_ID,
+)
 
 FUNCTIONS = {fn.code_uri.name: fn for fn in template.functions().values()}
 CONSUMERS = {name for name, fn in FUNCTIONS.items() if not fn.routes}
+Body = Any
 
-# On an empty tenant: creates succeed, lists are empty, and the sample ids/reference do not exist.
-EXPECTED = {
-    "list_tickets": 200,
-    "get_ticket": 404,
-    "create_ticket": 201,
-    "update_ticket": 404,
-    "delete_ticket": 404,
-    "list_customers": 200,
-    "get_customer": 404,
-    "create_customer": 201,
-    "update_customer": 404,
-    "delete_customer": 404,
-    "list_tags": 200,
-    "get_tag": 404,
-    "create_tag": 201,
-    "update_tag": 404,
-    "delete_tag": 404,
-    "list_webhooks": 200,
-    "get_webhook": 404,
-    "create_webhook": 201,
-    "update_webhook": 404,
-    "delete_webhook": 404,
-    "rotate_webhook_secret": 404,
-    "test_webhook": 404,
-    "list_webhook_deliveries": 404,
-    "retry_webhook_delivery": 404,
-    "get_ticket_history": 404,
-    "list_api_keys": 200,  # lists the sample key itself
-    "create_api_key": 201,
-    "delete_api_key": 404,
-    "bulk_set_ticket_status": 200,
-    "bulk_set_ticket_priority": 200,
-    "bulk_delete_tickets": 200,
-    "batch_update_tickets": 200,
-    "solve_unfinished_tickets": 200,
-    "unlink_ticket_customer": 404,
-    "list_agents": 200,
-    "get_agent": 404,
-    "create_agent": 201,
-    "update_agent": 404,
-    "delete_agent": 404,
-    "api_create_ticket": 404,  # CUSTOMER_NOT_FOUND: the sample tenant has no customer crm-4711
-    # Consumers: a Lambda batch response with no failed records.
-    "fanout_webhooks": None,
-    "record_ticket_history": None,
-    "publish_status_events": None,
-    "send_assignment_email": None,
-    "deliver_webhook": None,
+
+def _results(body: Body) -> dict[str, int]:
+    return {r["id"]: r["status"] for r in body["results"]}
+
+
+# Per sample: the status it answers in the seeded demo tenant, and what its body must say.
+EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
+    "list_tickets": (200, lambda b: [t["reference"] for t in b["data"]] == ["DEMO-1"] and b["total"] == 1),
+    "get_ticket": (
+        200,
+        lambda b: (b["id"], b["reference"], b["customer"]["externalId"]) == (SAMPLE_TICKET_ID, "DEMO-1", "crm-4711"),
+    ),
+    "create_ticket": (201, lambda b: b["reference"] == "DEMO-2" and b["subject"].startswith("Checkout fails")),
+    "update_ticket": (200, lambda b: (b["status"], b["priority"], b["version"]) == ("in_progress", "urgent", 2)),
+    "delete_ticket": (204, lambda b: b is None),
+    "list_customers": (200, lambda b: [c["id"] for c in b["data"]] == [SAMPLE_CUSTOMER_ID] and b["total"] == 1),
+    "get_customer": (200, lambda b: (b["externalId"], b["name"]) == ("crm-4711", "Ada Lovelace")),
+    "create_customer": (201, lambda b: b["externalId"] == "crm-4712"),
+    "update_customer": (200, lambda b: (b["id"], b["name"], b["phone"]) == (SAMPLE_CUSTOMER_ID, "Ada King", None)),
+    "delete_customer": (409, lambda b: b["code"] == "CONFLICT"),  # DEMO-1 is still the customer's
+    "list_tags": (200, lambda b: [(t["id"], t["name"]) for t in b["data"]] == [(SAMPLE_TAG_ID, "invoices")]),
+    "get_tag": (200, lambda b: b == {"id": SAMPLE_TAG_ID, "name": "invoices"}),
+    "create_tag": (201, lambda b: b["name"] == "billing"),
+    "update_tag": (200, lambda b: b == {"id": SAMPLE_TAG_ID, "name": "payments"}),
+    "delete_tag": (204, lambda b: b is None),
+    "list_webhooks": (200, lambda b: [(w["id"], w["enabled"]) for w in b["data"]] == [(SAMPLE_WEBHOOK_ID, False)]),
+    "get_webhook": (200, lambda b: b["id"] == SAMPLE_WEBHOOK_ID and "secret" not in b),
+    "create_webhook": (201, lambda b: b["secret"].startswith("whsec_") and b["enabled"] is True),
+    "update_webhook": (200, lambda b: (b["description"], b["enabled"]) == ("CRM sync v2", False)),
+    "delete_webhook": (204, lambda b: b is None),
+    "rotate_webhook_secret": (200, lambda b: b["id"] == SAMPLE_WEBHOOK_ID and b["secret"].startswith("whsec_")),
+    "test_webhook": (202, lambda b: b["id"].startswith("dlv_") and (b["state"], b["attempt"]) == ("pending", 0)),
+    "list_webhook_deliveries": (200, lambda b: b["data"] == [] and b["total"] == 0),
+    "retry_webhook_delivery": (404, lambda b: b["code"] == "NOT_FOUND"),  # the seed makes no delivery
+    "get_ticket_history": (200, lambda b: b["data"] == []),  # history is written by a consumer, which has not run
+    # The demo key, the sample key and the "Old integration" key, newest first.
+    "list_api_keys": (200, lambda b: b["total"] == 3 and SAMPLE_KEY[:7] in {k["hint"] for k in b["data"]}),
+    "create_api_key": (201, lambda b: b["key"].startswith("tk_") and b["name"] == "CI pipeline"),
+    "delete_api_key": (204, lambda b: b is None),
+    "bulk_set_ticket_status": (200, lambda b: _results(b) == {SAMPLE_TICKET_ID: 200, UNKNOWN_ID: 404}),
+    "bulk_set_ticket_priority": (200, lambda b: _results(b) == {SAMPLE_TICKET_ID: 200}),
+    "bulk_delete_tickets": (200, lambda b: _results(b) == {SAMPLE_TICKET_ID: 200}),
+    "batch_update_tickets": (200, lambda b: _results(b) == {SAMPLE_TICKET_ID: 200}),
+    "solve_unfinished_tickets": (200, lambda b: b == {"resolved": 1, "remaining": 0}),
+    "unlink_ticket_customer": (
+        200,
+        lambda b: (b["id"], b["customerId"], b["customer"]) == (SAMPLE_TICKET_ID, None, None),
+    ),
+    "list_agents": (200, lambda b: [(a["id"], a["name"]) for a in b["data"]] == [(SAMPLE_AGENT_ID, "Grace Hopper")]),
+    "get_agent": (200, lambda b: (b["id"], b["level"], b["openTickets"]) == (SAMPLE_AGENT_ID, "N1", 0)),
+    "create_agent": (201, lambda b: (b["name"], b["level"]) == ("Katherine Johnson", "N2")),
+    "update_agent": (200, lambda b: (b["id"], b["available"]) == (SAMPLE_AGENT_ID, False)),
+    "delete_agent": (204, lambda b: b is None),
+    # The customer exists by externalId, and the demo tenant's one available N1 agent takes the ticket.
+    "api_create_ticket": (
+        201,
+        lambda b: (b["reference"], b["customerId"], b["assigneeId"]) == ("DEMO-2", SAMPLE_CUSTOMER_ID, SAMPLE_AGENT_ID),
+    ),
 }
 
 
-def test_given_the_template_then_every_function_has_a_sample_event_and_an_expected_status():
+def _still_stored(name: str) -> bool:
+    """Whether the item that a delete sample names is still in the table (the old key: still unrevoked)."""
+    from tickets.dal import agents, customers, tags, tickets, webhooks
+    from tickets.logic import api_keys
+    from tickets.models.tenants import ApiKeyListQuery
+
+    tenant = sample_events.DEMO_TENANT_ID
+    if name == "delete_api_key":
+        listed = api_keys.list_api_keys(tenant, ApiKeyListQuery())["data"]
+        return any(k["id"] == SAMPLE_OLD_KEY_ID and not k["revokedAt"] for k in listed)
+    dal, item_id = {
+        "delete_ticket": (tickets, SAMPLE_TICKET_ID),
+        "delete_customer": (customers, SAMPLE_CUSTOMER_ID),
+        "delete_tag": (tags, SAMPLE_TAG_ID),
+        "delete_webhook": (webhooks, SAMPLE_WEBHOOK_ID),
+        "delete_agent": (agents, SAMPLE_AGENT_ID),
+    }[name]
+    return dal.get(tenant, item_id) is not None
+
+
+@pytest.fixture
+def refs(aws: Any) -> dict[str, str]:
+    """What the functions' environment resolves to: the test table, the template's queues, parameter defaults."""
+    queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
+    return template.build_refs(table={"Table": TABLE}, queues=queues)
+
+
+def test_given_the_template_then_every_function_has_a_sample_event_and_an_expected_outcome():
     samples = {p.stem for p in EVENTS.glob("*.json")}
 
     assert set(FUNCTIONS) - samples == set(), "add events/<folder>.json (python -m tools.sample_events)"
     assert samples - set(FUNCTIONS) == set(), "events/ holds samples for functions template.yaml no longer has"
-    assert set(EXPECTED) == set(FUNCTIONS)
+    assert set(EXPECTED) | CONSUMERS == set(FUNCTIONS) and not set(EXPECTED) & CONSUMERS
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -80,33 +135,60 @@ def test_given_the_generator_when_rebuilding_a_sample_then_it_equals_the_committ
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_given_a_tenant_with_the_sample_key_when_the_sample_event_is_invoked_then_expected_status(aws, name):
-    from tickets.logic import admin
-    from tickets.models.tenants import SCOPES, TenantCreate
-
-    tenant = admin.create_tenant(TenantCreate(name="Sample Corp", ticketPrefix="INV"))
-    admin.create_api_key(tenant["id"], list(SCOPES), raw_key=SAMPLE_KEY)
+def test_given_the_seeded_demo_tenant_when_the_sample_event_is_invoked_then_it_finds_what_it_names(refs, name):
     fn = FUNCTIONS[name]
+    template.apply_env(fn, refs)
+    sample_events.seed()
     event = load_event(name)
-    template.apply_env(fn, {"Table": TABLE})
     if name in CONSUMERS:
         assert template.load_handler(fn)(event, FakeContext(fn.name)) == {"batchItemFailures": []}
         return
     assert any(r.method + " " + r.path == event["routeKey"] for r in fn.routes), "sample routeKey not in template"
     result = template.load_handler(fn)(event, FakeContext(fn.name))
 
-    assert result["statusCode"] == EXPECTED[name], result.get("body")
+    status, says = EXPECTED[name]
     body = json.loads(result["body"]) if result.get("body") else None
-    if result["statusCode"] == 404:
-        assert body["code"] == ("CUSTOMER_NOT_FOUND" if name == "api_create_ticket" else "NOT_FOUND")
-    elif result["statusCode"] == 201:
-        assert body["id"] and result["headers"]["Location"].endswith(body["id"])
-    elif name == "list_api_keys":  # the sample tenant's only key is the sample key
-        assert [k["hint"] for k in body["data"]] == [SAMPLE_KEY[:7]] and body["total"] == 1
-    elif name == "solve_unfinished_tickets":
-        assert body == {"resolved": 0, "remaining": 0}
-    elif name.startswith(("bulk_", "batch_")):  # every sample id is unknown: each item is a 404 on its own
-        assert body["succeeded"] == 0 and body["failed"] == len(body["results"]) > 0
-        assert {r["status"] for r in body["results"]} == {404}
-    elif result["statusCode"] == 200:
-        assert body["data"] == [] and body["total"] == 0
+    assert result["statusCode"] == status, body
+    assert says(body), body
+    if status == 201:
+        assert result["headers"]["Location"].endswith(body["id"])
+    if name.startswith("delete_"):  # a 204 removed what the sample names; a refusal left it
+        assert _still_stored(name) == (status != 204)
+
+
+def test_given_the_seed_when_reading_demo_1_then_it_is_the_item_the_consumer_samples_carry(aws, refs):
+    from boto3.dynamodb.types import TypeDeserializer
+
+    template.apply_env(FUNCTIONS["get_ticket"], refs)
+    demo = sample_events.seed(api_key=None)
+    stored = aws.get_item(TableName=TABLE, Key={"PK": {"S": f"TENANT#{demo.tenant_id}"},
+                                                "SK": {"S": f"TICKET#{SAMPLE_TICKET_ID}"}})["Item"]  # fmt: skip
+
+    de = TypeDeserializer()
+    assert {k: de.deserialize(v) for k, v in stored.items()} == sample_events.sample_ticket_item()
+    insert = load_event("record_ticket_history")["Records"][0]["dynamodb"]["NewImage"]
+    assert insert == stored
+
+
+def test_given_a_chosen_demo_key_when_seeding_then_that_key_and_the_sample_key_open_the_demo_tenant(refs):
+    from tickets.api import auth
+
+    template.apply_env(FUNCTIONS["get_ticket"], refs)
+    chosen = "tk_" + "c" * 40
+    demo = sample_events.seed(api_key=chosen)
+
+    assert demo.api_key == chosen
+    tenants = {auth.authenticate({"x-api-key": key}).tenantId for key in (chosen, SAMPLE_KEY)}
+    assert tenants == {sample_events.DEMO_TENANT_ID}
+
+
+def test_given_logic_that_makes_two_ids_in_one_create_when_seeding_then_the_seed_refuses():
+    template.ensure_shared_layer_on_path()
+    from tickets import ids
+
+    with pytest.raises(RuntimeError, match="second new id"), sample_events._made_with_id(SAMPLE_TAG_ID):
+        ids.new_id()
+        ids.new_id()
+    with pytest.raises(RuntimeError, match="made no new id"), sample_events._made_with_id(SAMPLE_TAG_ID):
+        pass
+    assert ids.new_id() != SAMPLE_TAG_ID  # the real generator is back
