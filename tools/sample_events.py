@@ -102,6 +102,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "retry_webhook_delivery": {"params": {"id": SAMPLE_WEBHOOK_ID, "deliveryId": "dlv_" + UNKNOWN_ID}},
     "get_ticket_history": {"params": {"id": SAMPLE_TICKET_ID}},
     "list_api_keys": {"query": {"limit": "20"}},
+    "get_me": {},
+    "get_usage": {},
     "create_api_key": {"body": {"name": "CI pipeline", "scopes": ["tickets:read", "tickets:write"]}},
     "delete_api_key": {"params": {"id": SAMPLE_OLD_KEY_ID}},
     "bulk_set_ticket_status": {"body": {"ids": [SAMPLE_TICKET_ID, UNKNOWN_ID], "status": "resolved"}},

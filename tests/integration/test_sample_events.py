@@ -19,6 +19,7 @@ from tests.utils import EVENTS, load_event
 from tools import sample_events, template
 from tools.events import FakeContext
 from tools.sample_events import (
+    DEMO_TENANT_ID,
     SAMPLE_AGENT_ID,
     SAMPLE_CUSTOMER_ID,
     SAMPLE_KEY,
@@ -70,6 +71,9 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
     "get_ticket_history": (200, lambda b: b["data"] == []),  # history is written by a consumer, which has not run
     # The demo key, the sample key and the "Old integration" key, newest first.
     "list_api_keys": (200, lambda b: b["total"] == 3 and SAMPLE_KEY[:7] in {k["hint"] for k in b["data"]}),
+    "get_me": (200, lambda b: (b["tenant"]["id"], b["tenant"]["ticketPrefix"]) == (DEMO_TENANT_ID, "DEMO")),
+    # DEMO-1 counts in the month of its fixed id (April 2026), not this one; the demo tenant has no quota.
+    "get_usage": (200, lambda b: (b["ticketsCreated"], b["monthlyTicketQuota"], b["remaining"]) == (0, None, None)),
     "create_api_key": (201, lambda b: b["key"].startswith("tk_") and b["name"] == "CI pipeline"),
     "delete_api_key": (204, lambda b: b is None),
     "bulk_set_ticket_status": (200, lambda b: _results(b) == {SAMPLE_TICKET_ID: 200, UNKNOWN_ID: 404}),
