@@ -21,7 +21,7 @@ help:
 	@echo "make test      the whole test suite"
 	@echo "make lint      ruff + mypy"
 	@echo "make build     sam build (python3.13, arm64)"
-	@echo "make validate  sam validate --lint + cfn-lint"
+	@echo "make validate  sam validate --lint + cfn-lint + resource count after the SAM transform"
 	@echo "make admin ARGS='tenant create --name Acme --prefix INV'"
 	@echo "make invoke FN=<LogicalId> [EVENT=events/<file>.json]  run one function on one event (no Docker)"
 	@echo "make bench     performance budgets -> bench/results.json"
@@ -45,7 +45,7 @@ $(SAMVENV)/.stamp: requirements/sam.txt | check-python
 dev: $(VENV)/.stamp
 	$(PY) -m tools.devstack
 
-test: $(VENV)/.stamp
+test: $(VENV)/.stamp $(SAMVENV)/.stamp  # .venv-sam: tests/unit/test_stack_size.py runs the SAM transform there
 	$(PY) -m pytest
 
 lint: $(VENV)/.stamp
@@ -59,6 +59,7 @@ build: $(SAMVENV)/.stamp
 validate: $(SAMVENV)/.stamp
 	$(SAM_ENV) $(SAM) validate --lint
 	$(SAMVENV)/bin/cfn-lint template.yaml
+	$(SAMVENV)/bin/python -m tools.stack_size --check
 
 admin: $(VENV)/.stamp
 	$(PY) -m tools.admin $(ARGS)

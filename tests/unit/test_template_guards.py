@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import re
 from typing import Any
 
 import pytest
@@ -125,3 +127,108 @@ def test_given_the_code_then_no_tracer_captures_responses_and_no_logger_logs_eve
     assert len(injections) >= 3, injections  # the API handlers' and both consumers'
     # log_event=False explicitly: left out, POWERTOOLS_LOGGER_LOG_EVENT=true would log whole events (API keys).
     assert [(p, line) for p, line, c in injections if _keyword(c, "log_event") is not False] == []
+
+
+# ---------------------------------------------------------------- operations: logs, access logs, throttling, metrics
+
+PARAMETERS = template.load()["Parameters"]
+LOG_GROUPS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::Logs::LogGroup"}
+HTTP_API = RESOURCES["HttpApi"]["Properties"]
+
+
+def _function_log_groups(name: str) -> list[str]:
+    """The log groups named as Lambda names the function's own: /aws/lambda/<its physical name>."""
+    lambda_name = {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
+    return [group for group, props in LOG_GROUPS.items() if props.get("LogGroupName") == lambda_name]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_given_a_function_then_exactly_one_log_group_of_its_own_keeps_its_logs_for_the_retention_parameter(name):
+    groups = _function_log_groups(name)
+    assert len(groups) == 1, f"{name} needs one line in template.yaml's log-group block, has {groups}"
+    assert LOG_GROUPS[groups[0]]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # A LoggingConfig.LogGroup would send its logs elsewhere and leave this group empty.
+    assert "LogGroup" not in (FUNCTIONS[name]["Properties"].get("LoggingConfig") or {}), name
+
+
+def test_given_every_log_group_then_it_belongs_to_a_function_or_the_access_log_and_keeps_30_days_by_default():
+    owned = {group for name in FUNCTIONS for group in _function_log_groups(name)}
+    access = HTTP_API["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert set(LOG_GROUPS) == owned | {access}, "a log group of a function that is gone, or of nothing"
+    assert all(props["RetentionInDays"] == {"Ref": "LogRetentionDays"} for props in LOG_GROUPS.values())
+    assert PARAMETERS["LogRetentionDays"]["Default"] == 30
+    assert 30 in PARAMETERS["LogRetentionDays"]["AllowedValues"]  # CloudWatch takes only its own list of days
+
+
+# What an access log line may hold: the request's shape and fate, the caller's address. Never a header
+# ($request.header.*: X-API-Key, Authorization, cookies), a query string, an authorizer's field or any other
+# caller identity field. An allow-list: a variable not named here fails the test until someone decides.
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId", "$context.extendedRequestId", "$context.requestTime", "$context.requestTimeEpoch",
+    "$context.identity.sourceIp", "$context.httpMethod", "$context.routeKey", "$context.path",
+    "$context.protocol", "$context.stage", "$context.domainName", "$context.status", "$context.responseLength",
+    "$context.responseLatency", "$context.integrationStatus", "$context.integrationLatency",
+    "$context.integrationErrorMessage", "$context.error.message", "$context.error.responseType",
+}  # fmt: skip
+
+
+def test_given_the_http_api_then_its_access_log_is_json_of_allowed_context_variables_only():
+    settings = HTTP_API["AccessLogSettings"]
+    fmt = settings["Format"]
+    assert isinstance(fmt, str), "the format is one literal string, so this test sees all of it"
+    line = json.loads(fmt)  # every value is quoted: the line stays JSON whatever a variable holds
+    assert all(isinstance(v, str) for v in line.values())
+    variables = set(re.findall(r"\$[\w.]+", fmt))
+    assert variables == set(line.values()), "one variable per field, nothing around it"
+    assert variables <= ACCESS_LOG_VARIABLES, f"not allowed in access logs: {sorted(variables - ACCESS_LOG_VARIABLES)}"
+    assert {"$context.requestId", "$context.status", "$context.routeKey"} <= variables
+    assert not re.search(r"header|authoriz|api.?key|cookie|querystring", fmt, re.IGNORECASE)
+    group = settings["DestinationArn"]["Fn::GetAtt"]
+    assert group[1] == "Arn" and RESOURCES[group[0]]["Type"] == "AWS::Logs::LogGroup"
+
+
+def test_given_the_http_api_then_every_route_is_throttled_by_the_stage_parameters():
+    limits = HTTP_API["DefaultRouteSettings"]
+    assert limits["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    assert limits["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    burst, rate = PARAMETERS["ApiThrottlingBurstLimit"], PARAMETERS["ApiThrottlingRateLimit"]
+    assert burst["Type"] == rate["Type"] == "Number" and burst["MinValue"] >= 1 and rate["MinValue"] >= 1
+    # Below AWS's account-wide default (10,000 rps, burst 5,000), so a flood stops at the stage.
+    assert 0 < rate["Default"] <= burst["Default"] <= 5000
+    # No route loosens them for itself.
+    assert "RouteSettings" not in HTTP_API
+    assert not any("RouteSettings" in p for f in FUNCTIONS.values() for p in _events(f, "HttpApi"))
+
+
+def test_given_the_metrics_namespace_then_every_metric_it_promises_is_counted_by_the_code():
+    from tickets import metrics
+
+    namespace = template.load()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert namespace and isinstance(namespace, str)
+    # `metrics.count(metrics.NAME, ...)` calls in the function and layer code, by the constant they name
+    counted = {
+        getattr(metrics, node.args[0].attr)
+        for _, _, node in _calls("count")
+        if node.args and isinstance(node.args[0], ast.Attribute) and getattr(node.args[0].value, "id", "") == "metrics"
+    }
+    assert set(metrics.METRICS) <= counted, f"never counted: {sorted(set(metrics.METRICS) - counted)}"
+    assert {"TicketsCreated", "WebhookDeliveries", "EmailsSent", "Throttles"} <= set(metrics.METRICS)
+
+
+FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer"}  # each calls tickets.metrics.flush()
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_given_a_function_then_its_handler_comes_from_a_factory_that_flushes_its_metrics(name):
+    fn = template.functions()[name]
+    module, attr = fn.handler.rsplit(".", 1)
+    tree = ast.parse((fn.code_uri / f"{module}.py").read_text())
+    made_by = [
+        node.value.func.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(getattr(t, "id", "") == attr for t in node.targets)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+    ]
+    assert made_by and made_by[-1] in FLUSHING_FACTORIES, f"{name}: `{attr} = ` is not one of {FLUSHING_FACTORIES}"

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
+from tickets import aws, metrics
 from tickets.events import domain_events
 from tickets.models.events import DomainEvent
 
@@ -42,14 +43,20 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         batch_state: dict[str, Any] = {"context": context}
 
+        @_counting_throttles
         def record_handler(record: Any) -> None:
             events = domain_events(record.raw_event)
             if events:
                 on_events(events, batch_state)
 
-        return dict(
-            process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-        )
+        try:
+            return dict(
+                process_partial_response(
+                    event=event, record_handler=record_handler, processor=processor, context=context
+                )
+            )
+        finally:
+            metrics.flush()
 
     return handler
 
@@ -62,10 +69,11 @@ def queue_consumer(on_message: Callable[[dict[str, Any]], object]) -> Handler:
     would hold up every other tenant's delivery behind them, and could run the invocation into its timeout.
     """
     processor = AsyncBatchProcessor(event_type=EventType.SQS)
+    counted = _counting_throttles(on_message)
     executor: list[ThreadPoolExecutor] = []  # the current invocation's threads
 
     async def record_handler(record: Any) -> None:
-        work = functools.partial(contextvars.copy_context().run, on_message, json.loads(record.body))
+        work = functools.partial(contextvars.copy_context().run, counted, json.loads(record.body))
         outcome = await asyncio.get_running_loop().run_in_executor(executor[0], work)
         logger.info("message processed", extra={"message_id": record.message_id, "outcome": outcome})
 
@@ -73,13 +81,31 @@ def queue_consumer(on_message: Callable[[dict[str, Any]], object]) -> Handler:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=max(1, len(event.get("Records") or [])), thread_name_prefix="msg") as pool:
             executor[:] = [pool]
-            return dict(
-                async_process_partial_response(
-                    event=event, record_handler=record_handler, processor=processor, context=context
+            try:
+                return dict(
+                    async_process_partial_response(
+                        event=event, record_handler=record_handler, processor=processor, context=context
+                    )
                 )
-            )
+            finally:
+                metrics.flush()
 
     return handler
+
+
+def _counting_throttles[**P, R](record_handler: Callable[P, R]) -> Callable[P, R]:
+    """`record_handler`, counting the records that fail because AWS throttled them (Throttles, source consumer)."""
+
+    @functools.wraps(record_handler)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return record_handler(*args, **kwargs)
+        except Exception as exc:
+            if aws.throttled(exc):
+                metrics.count(metrics.THROTTLES, source="consumer")
+            raise
+
+    return run
 
 
 IDEMPOTENCY_HOURS = 48  # longer than a stream record can be retried (MaximumRecordAgeInSeconds: 24 h)

@@ -26,6 +26,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from tickets import metrics
 from tickets.api import auth, idempotency, problems
 from tickets.errors import (
     DomainError,
@@ -329,7 +330,12 @@ def make_handler(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True, log_event=False
     )
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response = answer(event, context)
+        try:
+            response = answer(event, context)
+            if response.get("statusCode") == 503:
+                metrics.count(metrics.THROTTLES, source="api")
+        finally:
+            metrics.flush()
         logger.debug("answered", extra={"route": event.get("routeKey"), "status": response.get("statusCode")})
         return response
 

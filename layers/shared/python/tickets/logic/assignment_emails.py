@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
+from tickets import metrics
 from tickets.config import settings
 from tickets.consumers import OncePerEvent
 from tickets.integrations import email
@@ -76,7 +77,9 @@ def compose(ticket: dict[str, Any]) -> email.Email:
 
 def _send(event: dict[str, Any]) -> dict[str, str]:
     message = compose(event["data"]["ticket"])
-    return {"messageId": email.send(message)}  # the last step: nothing after SES accepted can fail here
+    sent = {"messageId": email.send(message)}  # the last step: nothing after SES accepted can fail here
+    metrics.count(metrics.EMAILS_SENT)
+    return sent
 
 
 send_once = OncePerEvent(CONSUMER, _send)

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets import aws
+from tickets import aws, metrics
 from tickets import ids as idgen
 from tickets.dal import agents as agents_dal
 from tickets.dal import keys
@@ -83,6 +83,7 @@ def _run(
     with ThreadPoolExecutor(min(WORKERS, len(distinct))) as pool:
         results = list(pool.map(outcome, distinct))
     ok = sum(1 for r in results if r["status"] == 200)
+    metrics.count(metrics.THROTTLES, sum(1 for r in results if r["status"] == 503), source="api")
     return {"results": results, "succeeded": ok, "failed": len(results) - ok, "changed": changed}
 
 

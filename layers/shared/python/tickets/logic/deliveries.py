@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from tickets import metrics
 from tickets.config import settings
 from tickets.dal import webhooks as dal
 from tickets.integrations import queue
@@ -162,9 +163,20 @@ def deliver(message: dict[str, Any]) -> str:
     fields = {"attempt": attempt_no, "state": state, "lastStatus": status, "nextAttemptAt": next_iso}
     if not dal.record_attempt(tenant_id, delivery, {k: v for k, v in fields.items() if v is not None}, row, _ttl()):
         return "duplicate"
+    endpoint_enabled = bool(webhook and webhook.get("enabled"))
+    metrics.count(metrics.WEBHOOK_DELIVERIES, outcome=attempt_outcome(state, endpoint_enabled=endpoint_enabled))
     if webhook is not None:
         _endpoint_health(tenant_id, webhook, succeeded=succeeded, gone=gone)
     return state
+
+
+def attempt_outcome(state: str, *, endpoint_enabled: bool) -> str:
+    """A recorded attempt as the WebhookDeliveries metric counts it (dimension `outcome`)."""
+    if state == "pending":
+        return "retry_scheduled"
+    if state == "failed" and not endpoint_enabled:
+        return "endpoint_disabled"  # nothing was sent: the endpoint was disabled or deleted meanwhile
+    return state  # succeeded, failed
 
 
 def _endpoint_health(tenant_id: str, webhook: dict[str, Any], *, succeeded: bool, gone: bool) -> None:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tickets import ids
+from tickets import ids, metrics
 from tickets.dal import customers as customers_dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
@@ -132,6 +132,7 @@ def insert_ticket(
             except dal.AssignmentRaced:
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter before choosing again
                 continue
+            metrics.count(metrics.TICKETS_CREATED, channel=str(ticket["channel"]))
             return ticket
         raise ServiceUnavailable("agents are being assigned too fast; retry")
     except BaseException:

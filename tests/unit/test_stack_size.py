@@ -1,0 +1,43 @@
+"""The stack stays under CloudFormation's 500 resources: the SAM transform's real output is counted.
+
+aws-sam-translator lives only in the SAM CLI's virtualenv (.venv-sam, which `make test` builds), so the count
+runs there in a subprocess (tools/stack_size.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tools import stack_size, template
+
+SAM_PYTHON = template.ROOT / ".venv-sam" / "bin" / "python"
+
+
+def test_given_the_template_when_sam_transforms_it_then_it_stays_below_the_split_budget():
+    assert SAM_PYTHON.exists(), "no .venv-sam: run `make test` (or `make .venv-sam/.stamp`) to build it"
+    run = subprocess.run(
+        [str(SAM_PYTHON), "-m", "tools.stack_size"],
+        cwd=template.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout)
+    # The transform's output, not the template's: each function is a function, a role and its log group.
+    functions = len(template.resources("AWS::Serverless::Function"))
+    assert report["byType"]["AWS::Lambda::Function"] == functions
+    assert report["byType"]["AWS::IAM::Role"] >= functions
+    assert report["byType"]["AWS::Logs::LogGroup"] == functions + 1  # and the HTTP API's access log
+    assert report["resources"] == sum(report["byType"].values())
+    print(f"stack size: {report['resources']} resources after the SAM transform (split at {stack_size.SPLIT_AT})")
+    assert stack_size.verdict(report["resources"]) is None, stack_size.verdict(report["resources"])
+
+
+def test_given_a_count_at_the_budget_then_the_verdict_says_to_split_into_nested_applications():
+    assert stack_size.verdict(stack_size.SPLIT_AT - 1) is None
+    message = stack_size.verdict(stack_size.SPLIT_AT)
+    assert message is not None and "split into nested applications" in message and "450" in message
+    assert stack_size.SPLIT_AT == 450 and stack_size.LIMIT == 500

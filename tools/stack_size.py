@@ -1,0 +1,77 @@
+"""How many CloudFormation resources template.yaml becomes once SAM has transformed it.
+
+CloudFormation takes at most 500 resources per stack, and a SAM function is several (its role, its
+permissions, its event source mappings, its log group). We split into nested applications before 450.
+
+The transform is aws-sam-translator's, which lives only in the SAM CLI's virtualenv (it pins another
+pydantic than the test venv), so this runs there: `.venv-sam/bin/python -m tools.stack_size [--check]`.
+It prints {"resources": N, "limit": 500, "splitAt": 450, "byType": {...}}; with --check it exits 1 at 450 or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+LIMIT = 500  # CloudFormation's resources per stack
+SPLIT_AT = 450  # leave room for the change that crosses it
+
+
+def verdict(count: int) -> str | None:
+    """None while the stack has room; otherwise what to do about it."""
+    if count < SPLIT_AT:
+        return None
+    return (
+        f"template.yaml becomes {count} CloudFormation resources after the SAM transform (limit {LIMIT}, "
+        f"budget {SPLIT_AT}): split into nested applications (AWS::Serverless::Application) before adding more"
+    )
+
+
+class _NoManagedPolicies:
+    """The translator's managed-policy loader, offline: our policies are inline statements or ARNs."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def transformed(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The CloudFormation template that `path` deploys as, translated the way `sam validate` does it.
+
+    Language extensions are expanded first (CloudFormation runs AWS::LanguageExtensions before SAM's
+    transform); local CodeUri/ContentUri become placeholder S3 URIs, as `sam validate` makes them.
+    """
+    from samcli.lib.translate.sam_template_validator import SamTemplateValidator
+    from samcli.yamlhelper import yaml_parse
+
+    validator = SamTemplateValidator(
+        yaml_parse(path.read_text()), _NoManagedPolicies(), region="us-east-1", language_extensions_enabled=True
+    )
+    return dict(yaml_parse(validator.get_translated_template_if_valid()))
+
+
+def count_by_type(template: dict[str, Any]) -> Counter[str]:
+    return Counter(str(r["Type"]) for r in template["Resources"].values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help=f"exit 1 at {SPLIT_AT} resources or more")
+    parser.add_argument("--template", type=Path, default=TEMPLATE)
+    args = parser.parse_args(argv)
+    by_type = count_by_type(transformed(args.template))
+    total = sum(by_type.values())
+    print(json.dumps({"resources": total, "limit": LIMIT, "splitAt": SPLIT_AT, "byType": dict(by_type.most_common())}))
+    if args.check and (message := verdict(total)):
+        print(message, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
