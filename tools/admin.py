@@ -3,6 +3,7 @@
     python -m tools.admin tenant create --name Acme --prefix INV [--quota N] [--no-auto-assign]
     python -m tools.admin tenant show --tenant ID        (or: tenant show ID)
     python -m tools.admin key create --tenant ID --scopes tickets:read,tickets:write   (or --scopes all)
+                                     [--agent AGENT_ID] [--name NAME]    (--agent: the key acts as that agent)
     python -m tools.admin key revoke --tenant ID --key-id KEYID
 
 The table comes from TABLE_NAME; the endpoint from the standard AWS_ENDPOINT_URL (unset means real AWS).
@@ -69,7 +70,7 @@ def tenant_show(args: argparse.Namespace) -> dict[str, Any]:
 def key_create(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = _tenant_id(args)
     admin.show_tenant(tenant_id)  # a clear NOT_FOUND instead of a cancelled transaction
-    return admin.create_api_key(tenant_id, _scopes(args.scopes))
+    return admin.create_api_key(tenant_id, _scopes(args.scopes), name=args.name, agent_id=args.agent)
 
 
 def key_revoke(args: argparse.Namespace) -> dict[str, Any]:
@@ -96,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     kcreate = key.add_parser("create", help="create an API key (the key is printed once)")
     kcreate.add_argument("--tenant", required=True)
     kcreate.add_argument("--scopes", required=True, help=f"comma list, or 'all' ({', '.join(SCOPES)})")
+    kcreate.add_argument("--agent", default=None, help="an agent id of the tenant: the key then acts as that agent")
+    kcreate.add_argument("--name", default=None, help="a name to tell the key apart in GET /v1/api-keys")
     kcreate.set_defaults(run=key_create)
     revoke = key.add_parser("revoke", help="revoke an API key")
     revoke.add_argument("--tenant", required=True)

@@ -17,7 +17,7 @@ app = build_app()
     },
 )
 def api_create_ticket(body: TicketIntake):
-    ticket, status = api_create(tenant_id(app), body, actor=principal(app).keyId)
+    ticket, status = api_create(tenant_id(app), body, actor=principal(app).actor)
     return json_response(Ticket, ticket, status, ticket_headers(ticket, location=status == 201))
 
 

@@ -11,7 +11,7 @@ app = build_app()
 def batch_update_tickets(body: Batch):
     if any(action.type == "set_status" for action in body.actions):
         require_scopes(app, ["tickets:status"], "a set_status action")
-    return json_response(BulkResult, batch(tenant_id(app), body, principal(app).keyId), omit_nulls=True)
+    return json_response(BulkResult, batch(tenant_id(app), body, principal(app).actor), omit_nulls=True)
 
 
 handler = make_handler(app, scope="tickets:bulk")

@@ -12,7 +12,7 @@ app = build_app()
 )
 def bulk_set_ticket_priority(body: BulkPriority):
     return json_response(
-        BulkResult, set_priority(tenant_id(app), body.ids, body.priority, principal(app).keyId), omit_nulls=True
+        BulkResult, set_priority(tenant_id(app), body.ids, body.priority, principal(app).actor), omit_nulls=True
     )
 
 

@@ -10,7 +10,7 @@ app = build_app()
 @app.post("/v1/tickets/bulk/status", summary="Set the status of many tickets", tags=["bulk"], responses=ok(BulkResult))
 def bulk_set_ticket_status(body: BulkStatus):
     return json_response(
-        BulkResult, set_status(tenant_id(app), body.ids, body.status, principal(app).keyId), omit_nulls=True
+        BulkResult, set_status(tenant_id(app), body.ids, body.status, principal(app).actor), omit_nulls=True
     )
 
 

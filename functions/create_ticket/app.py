@@ -14,7 +14,7 @@ app = build_app()
     responses=ok(Ticket, 201, "Created", headers=("ETag", "Location")),
 )
 def create_ticket(body: TicketCreate):
-    ticket = create_logic(tenant_id(app), body, actor=principal(app).keyId)
+    ticket = create_logic(tenant_id(app), body, actor=principal(app).actor)
     return json_response(Ticket, ticket, 201, ticket_headers(ticket, location=True))
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
+from tickets.api.http import build_app, json_response, make_handler, ok, principal, tenant_id
 from tickets.logic.tickets import list_tickets as list_logic
 from tickets.models.tickets import TicketListQuery, TicketPage
 
@@ -13,7 +13,7 @@ app = build_app()
 
 @app.get("/v1/tickets", summary="List tickets", tags=["tickets"], responses=ok(TicketPage))
 def list_tickets(query: Annotated[TicketListQuery, Query()]):
-    return json_response(TicketPage, list_logic(tenant_id(app), query))
+    return json_response(TicketPage, list_logic(tenant_id(app), query, me=principal(app).agentId))
 
 
 handler = make_handler(app, scope="tickets:read", query=TicketListQuery)

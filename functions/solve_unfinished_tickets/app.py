@@ -11,7 +11,7 @@ app = build_app()
     "/v1/tickets/solve-unfinished", summary="Resolve unfinished tickets", tags=["bulk"], responses=ok(SolveResult)
 )
 def solve_unfinished_tickets(body: SolveUnfinished):
-    return json_response(SolveResult, solve_unfinished(tenant_id(app), body.customerId, principal(app).keyId))
+    return json_response(SolveResult, solve_unfinished(tenant_id(app), body.customerId, principal(app).actor))
 
 
 handler = make_handler(app, scope="tickets:status")

@@ -14,7 +14,7 @@ app = build_app()
     responses=ok(Ticket, headers=("ETag",)),
 )
 def unlink_ticket_customer(ticket_id: str):
-    ticket = unlink_customer(tenant_id(app), ticket_id, principal(app).keyId)
+    ticket = unlink_customer(tenant_id(app), ticket_id, principal(app).actor)
     return json_response(Ticket, ticket, headers=ticket_headers(ticket))
 
 

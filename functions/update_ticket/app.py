@@ -26,7 +26,7 @@ app = build_app()
 def update_ticket(ticket_id: str, body: TicketPatch, if_match: Annotated[str | None, Header(alias="if-match")] = None):
     if "status" in body.model_fields_set:
         require_scopes(app, ["tickets:status"], "changing status")
-    ticket = update_logic(tenant_id(app), ticket_id, body, if_match, actor=principal(app).keyId)
+    ticket = update_logic(tenant_id(app), ticket_id, body, if_match, actor=principal(app).actor)
     return json_response(Ticket, ticket, headers=ticket_headers(ticket))
 
 

@@ -66,7 +66,7 @@ def test_given_a_tenant_when_key_create_then_key_is_printed_once_and_stored_only
     code, key, _ = run(capsys, "key", "create", "--tenant", tenant["id"], "--scopes", "tickets:read,tickets:write")
 
     assert code == 0
-    assert set(key) == {"id", "tenantId", "key", "scopes", "createdAt"}
+    assert set(key) == {"id", "tenantId", "key", "scopes", "agentId", "createdAt"} and key["agentId"] is None
     assert key["tenantId"] == tenant["id"] and key["scopes"] == ["tickets:read", "tickets:write"]
     assert key["key"].startswith("tk_") and len(key["key"]) >= 35
     stored = all_items(aws)

@@ -17,7 +17,7 @@ def _create(key: str, body: dict) -> dict:
 def test_given_keys_manage_when_creating_a_key_then_it_is_shown_once_and_authenticates(tenant):
     created = _create(tenant.key, {"name": "CI", "scopes": ["tickets:read", "tickets:write"]})
 
-    assert set(created) == {"id", "name", "scopes", "hint", "createdAt", "key"}
+    assert set(created) == {"id", "name", "scopes", "agentId", "hint", "createdAt", "key"}
     assert created["key"].startswith("tk_") and len(created["key"]) >= 35
     assert created["hint"] == created["key"][:7] and created["name"] == "CI"
     assert created["scopes"] == ["tickets:read", "tickets:write"]
@@ -34,10 +34,12 @@ def test_given_a_created_key_when_listing_then_metadata_only_and_no_secret_mater
     page = resp.json
     assert page["total"] == 2 and len(page["data"]) == 2  # the fixture's key and the new one
     listed = page["data"][0]  # newest first
-    assert listed == {k: created.get(k) for k in ("id", "name", "scopes", "hint", "createdAt")} | {"revokedAt": None}
+    assert listed == {k: created.get(k) for k in ("id", "name", "scopes", "agentId", "hint", "createdAt")} | {
+        "revokedAt": None
+    }
     digest = hashlib.sha256(created["key"].encode()).hexdigest()
     assert created["key"] not in resp.body and digest not in resp.body
-    assert all(set(k) == {"id", "name", "scopes", "hint", "createdAt", "revokedAt"} for k in page["data"])
+    assert all(set(k) == {"id", "name", "scopes", "agentId", "hint", "createdAt", "revokedAt"} for k in page["data"])
 
 
 def test_given_many_keys_when_paging_with_the_cursor_then_every_key_once(tenant):

@@ -41,7 +41,12 @@ def authenticate(headers: dict[str, Any], *, fresh: bool = False) -> Principal:
     else:
         item = tenants_dal.get_api_key_by_hash(digest, consistent=fresh)
         principal = (
-            Principal(tenantId=item["tenantId"], keyId=item["keyId"], scopes=frozenset(item.get("scopes", ())))
+            Principal(
+                tenantId=item["tenantId"],
+                keyId=item["keyId"],
+                scopes=frozenset(item.get("scopes", ())),
+                agentId=item.get("agentId"),
+            )
             if item
             else None
         )

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from tickets.dal import keys
 from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, table, transact_write, value
-from tickets.errors import Conflict, NotFound, PlanLimitReached
+from tickets.errors import Conflict, NotFound, PlanLimitReached, ValidationFailed
 
 
 def put_tenant(tenant: dict[str, Any]) -> None:
@@ -83,8 +83,16 @@ def release_quota(tenant_id: str, month: str) -> None:
 
 
 def put_api_key(
-    tenant_id: str, key_id: str, key_hash: str, scopes: list[str], created_at: str, hint: str, name: str | None = None
+    tenant_id: str,
+    key_id: str,
+    key_hash: str,
+    scopes: list[str],
+    created_at: str,
+    hint: str,
+    name: str | None = None,
+    agent_id: str | None = None,
 ) -> None:
+    """Store a key's lookup item and its metadata; the tenant (and the agent it is bound to) must exist."""
     lookup: dict[str, Any] = {**keys.api_key_lookup(key_hash), "type": "apikey", "tenantId": tenant_id, "keyId": key_id}
     meta: dict[str, Any] = {
         **keys.api_key_meta(tenant_id, key_id),
@@ -97,6 +105,8 @@ def put_api_key(
     }
     if name is not None:
         meta["name"] = name
+    if agent_id is not None:
+        lookup["agentId"] = meta["agentId"] = agent_id
     lookup["scopes"] = meta["scopes"] = scopes
     items = [
         {
@@ -115,6 +125,16 @@ def put_api_key(
         },
         {"Put": {"TableName": table(), "Item": serialize(meta), "ConditionExpression": "attribute_not_exists(PK)"}},
     ]
+    if agent_id is not None:  # a concurrent delete of the agent cannot leave a key acting as nobody
+        items.append(
+            {
+                "ConditionCheck": {
+                    "TableName": table(),
+                    "Key": serialize(keys.agent(tenant_id, agent_id)),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+        )
     try:
         transact_write(items)
     except ClientError as exc:
@@ -122,6 +142,8 @@ def put_api_key(
             reasons = condition_failed_reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise NotFound(f"no tenant {tenant_id}") from exc
+            if len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
+                raise ValidationFailed.of("agentId", "no such agent in this tenant") from exc
             raise Conflict("this API key already exists") from exc
         raise
 

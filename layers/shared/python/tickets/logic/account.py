@@ -9,22 +9,26 @@ from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.client import get_many
 from tickets.errors import Unauthorized
+from tickets.logic import agents
 from tickets.models.tenants import Principal
 from tickets.timeutil import iso, month_key, now
 
 
 def me(caller: Principal) -> dict[str, Any]:
     """The tenant, the key (never its value or hash) and the agent it acts as, in one BatchGetItem."""
-    found = get_many(
-        [("tenant", keys.tenant(caller.tenantId)), ("key", keys.api_key_meta(caller.tenantId, caller.keyId))]
-    )
+    tid = caller.tenantId
+    refs = [("tenant", keys.tenant(tid)), ("key", keys.api_key_meta(tid, caller.keyId))]
+    if caller.agentId:
+        refs.append(("agent", keys.agent(tid, caller.agentId)))
+    found = get_many(refs)
     tenant, key = found.get("tenant"), found.get("key")
     if tenant is None or key is None or key.get("revokedAt"):  # gone since the (cached) authentication
         raise Unauthorized("the API key is unknown or revoked")
+    agent = found.get("agent")
     return {
         "tenant": {k: tenant.get(k) for k in ("id", "name", "ticketPrefix")} | {"inboundEmail": None},
-        "key": {"id": key["id"], "name": key.get("name"), "scopes": key.get("scopes", [])},
-        "agent": None,
+        "key": {k: key.get(k) for k in ("id", "name", "agentId")} | {"scopes": key.get("scopes", [])},
+        "agent": agents.public(agent) if agent else None,
     }
 
 

@@ -35,8 +35,13 @@ def show_tenant(tenant_id: str) -> dict[str, Any]:
 
 
 def create_api_key(
-    tenant_id: str, scopes: list[str], raw_key: str | None = None, name: str | None = None
+    tenant_id: str,
+    scopes: list[str],
+    raw_key: str | None = None,
+    name: str | None = None,
+    agent_id: str | None = None,
 ) -> dict[str, Any]:
+    """A new key (shown once, stored as a hash). With `agent_id` it acts as that agent of the tenant."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValidationFailed(
@@ -49,8 +54,12 @@ def create_api_key(
     key_id = "key_" + ids.new_id()
     created = now_iso()
     scopes = sorted(set(scopes))
-    dal.put_api_key(tenant_id, key_id, hash_key(key), scopes, created, hint=key[:7], name=name)
-    return {"id": key_id, "tenantId": tenant_id, "key": key, "scopes": scopes, "createdAt": created}
+    if agent_id is not None and not ids.is_ulid(agent_id):
+        raise ValidationFailed.of("agentId", "no such agent in this tenant")
+    dal.put_api_key(tenant_id, key_id, hash_key(key), scopes, created, hint=key[:7], name=name, agent_id=agent_id)
+    return {
+        "id": key_id, "tenantId": tenant_id, "key": key, "scopes": scopes, "agentId": agent_id, "createdAt": created,
+    }  # fmt: skip
 
 
 def revoke_api_key(tenant_id: str, key_id: str) -> dict[str, Any]:

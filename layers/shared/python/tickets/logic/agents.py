@@ -9,15 +9,15 @@ from tickets.dal import agents as dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
-from tickets.errors import NotFound
-from tickets.logic import paging
+from tickets.errors import Conflict, NotFound
+from tickets.logic import api_keys, paging
 from tickets.models.agents import AgentCreate, AgentListQuery, AgentPatch
 from tickets.timeutil import from_ms, iso, now_iso
 
 _PUBLIC = ("id", "name", "email", "level", "available", "openTickets", "createdAt", "updatedAt")
 
 
-def _public(a: dict[str, Any]) -> dict[str, Any]:
+def public(a: dict[str, Any]) -> dict[str, Any]:
     return {k: a.get(k, 0 if k == "openTickets" else None) for k in _PUBLIC}
 
 
@@ -26,14 +26,14 @@ def create_agent(tenant_id: str, body: AgentCreate) -> dict[str, Any]:
     at = iso(from_ms(ids.timestamp_ms(agent_id)))
     agent = {**body.model_dump(mode="json"), "id": agent_id, "openTickets": 0, "createdAt": at, "updatedAt": at}
     dal.create(tenant_id, agent)
-    return _public(agent)
+    return public(agent)
 
 
 def get_agent(tenant_id: str, agent_id: str) -> dict[str, Any]:
     found = dal.get(tenant_id, agent_id) if ids.is_ulid(agent_id) else None
     if not found:
         raise NotFound(f"no agent {agent_id}")
-    return _public(found)
+    return public(found)
 
 
 def update_agent(tenant_id: str, agent_id: str, patch: AgentPatch) -> dict[str, Any]:
@@ -41,18 +41,27 @@ def update_agent(tenant_id: str, agent_id: str, patch: AgentPatch) -> dict[str, 
     current = get_agent(tenant_id, agent_id)
     if all(current.get(k) == v for k, v in changes.items()):
         return current
-    return _public(dal.update(tenant_id, agent_id, {**changes, "updatedAt": now_iso()}))
+    return public(dal.update(tenant_id, agent_id, {**changes, "updatedAt": now_iso()}))
 
 
 def delete_agent(tenant_id: str, agent_id: str) -> None:
-    get_agent(tenant_id, agent_id)
+    """Delete an agent without open tickets, and revoke the keys bound to it.
+
+    The keys go first: were the agent deleted first and the revocation then fail, a retry would find no agent
+    (404) and the keys would live on acting as nobody. The agent's deletion is still conditional on it having
+    no open tickets; a ticket assigned in between leaves a 409 with the keys already revoked (re-issue them).
+    """
+    agent = get_agent(tenant_id, agent_id)
+    if agent["openTickets"]:
+        raise Conflict(f"agent {agent_id} has {agent['openTickets']} open tickets; reassign them first")
+    api_keys.revoke_agent_keys(tenant_id, agent_id)
     dal.delete(tenant_id, agent_id)
 
 
 def list_agents(tenant_id: str, q: AgentListQuery) -> dict[str, Any]:
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.AGENT_PREFIX, keys.AGENT_PREFIX + "~")
     result = paging.page(tenant_id, plan, q)
-    result["data"] = [_public(a) for a in result["data"]]
+    result["data"] = [public(a) for a in result["data"]]
     result["total"] = int(tenants_dal.get_counts(tenant_id).get("agents", 0))
     return result
 

@@ -431,7 +431,12 @@ def _total(tenant_id: str, q: TicketListQuery, plan: QueryPlan, predicate: pagin
     return paging.count(plan, predicate, sorted({*_PROJECTION, *plan.key_attrs}))
 
 
-def list_tickets(tenant_id: str, q: TicketListQuery) -> dict[str, Any]:
+def list_tickets(tenant_id: str, q: TicketListQuery, me: str | None = None) -> dict[str, Any]:
+    """A page of the tenant's tickets; `me` is the agent the calling key acts as (for `assigneeId=me`)."""
+    if q.assigneeId == "me":
+        if me is None:
+            raise ValidationFailed.of("assigneeId", "'me' needs a key bound to an agent")
+        q = q.model_copy(update={"assigneeId": me})
     plan = _plan(tenant_id, q)
     predicate = _predicate(q, plan)
     result = paging.page(tenant_id, plan, q, predicate=predicate)

@@ -45,6 +45,12 @@ class Principal(OutputModel):
     tenantId: str
     keyId: str
     scopes: frozenset[str]
+    agentId: str | None = None  # a key bound to an agent acts as that agent
+
+    @property
+    def actor(self) -> str:
+        """Who a change is attributed to (history `actor`): the key's agent, else the key itself."""
+        return self.agentId or self.keyId
 
 
 def _known_scopes(value: list[str]) -> list[str]:
@@ -60,6 +66,9 @@ class ApiKeyCreate(InputModel):
         AfterValidator(_known_scopes),
     ]  # fmt: skip
     name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    agentId: Annotated[Text, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Bind the key to an agent of the tenant: it then acts as that agent."
+    )
 
 
 class ApiKey(OutputModel):
@@ -68,6 +77,7 @@ class ApiKey(OutputModel):
     id: str
     name: str | None = None
     scopes: list[str]
+    agentId: str | None = None
     hint: str
     createdAt: DateTime
     revokedAt: DateTime | None = None
@@ -79,6 +89,7 @@ class ApiKeyCreated(OutputModel):
     id: str
     name: str | None = None
     scopes: list[str]
+    agentId: str | None = None
     hint: str
     createdAt: DateTime
     key: str | None  # null when an Idempotency-Key replays the answer: the stored answer never holds the key
@@ -107,6 +118,7 @@ class KeySummary(OutputModel):
     id: str
     name: str | None = None
     scopes: list[str]
+    agentId: str | None = None
 
 
 class Me(OutputModel):

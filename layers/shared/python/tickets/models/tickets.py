@@ -248,7 +248,7 @@ class TicketListQuery(PageQuery):
     status: Annotated[list[StatusIn], Field(min_length=1)] | None = None
     priority: Annotated[list[PriorityIn], Field(min_length=1)] | None = None
     customerId: Id | None = None
-    assigneeId: Id | None = None
+    assigneeId: Id | None = Field(default=None, description="An agent id, `none` or `me` (the key's own agent)")
     tag: Tag | None = None
     category: Category | None = None
     createdAfter: Timestamp | None = None
