@@ -572,7 +572,6 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"AWS_ENDPOINT_URL={stack.aws_endpoint_url}",
         f"TABLE_NAME={stack.table_name}",
         f"Admin: AWS_ENDPOINT_URL={stack.aws_endpoint_url} TABLE_NAME={stack.table_name} "
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 "
         "make admin ARGS='tenant create --name Acme --prefix ACME'",
         f"Try: curl -s -H 'X-API-Key: {stack.api_key}' {stack.base_url}/v1/tickets",
         f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
