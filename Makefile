@@ -14,7 +14,7 @@ PY313DIR := $(dir $(PY313))
 # sam's python builder looks up `python3.13` on PATH.
 SAM_ENV  := PATH="$(CURDIR)/$(SAMVENV)/bin:$(PY313DIR):$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help dev test lint build validate admin bench openapi fuzz load clean check-python
+.PHONY: help dev test lint build validate admin receiver bench openapi fuzz load clean check-python
 
 help:
 	@echo "make dev       local API on http://127.0.0.1:$${PORT:-3000} (moto, no Docker, no AWS)"
@@ -23,6 +23,7 @@ help:
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make validate  sam validate --lint + cfn-lint"
 	@echo "make admin ARGS='tenant create --name Acme --prefix INV'"
+	@echo "make receiver ARGS='--port 9000 --secret whsec_...'  a local webhook receiver that checks signatures"
 	@echo "make bench     performance budgets -> bench/results.json"
 	@echo "make openapi   regenerate docs/openapi.json"
 	@echo "make fuzz      long schemathesis run of docs/openapi.json against a local stack"
@@ -61,6 +62,9 @@ validate: $(SAMVENV)/.stamp
 
 admin: $(VENV)/.stamp
 	$(PY) -m tools.admin $(ARGS)
+
+receiver: $(VENV)/.stamp
+	$(PY) -m tools.receiver $(ARGS)
 
 openapi: $(VENV)/.stamp
 	$(PY) -m tools.openapi > docs/openapi.json

@@ -586,10 +586,9 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         lines.append("Skipped (no code yet): " + ", ".join(stack.skipped))
     if "CreateWebhookFunction" in stack.functions:
         lines += [
-            "Webhooks: python -m tools.receiver --port 9000 --secret <the webhook's secret>, then",
-            f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
+            f"Webhooks: curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
             f"""-d '{{"url": "http://127.0.0.1:9000/hook"}}' {stack.base_url}/v1/webhooks""",
-            "     (the response shows the secret once; restart the receiver with it to verify signatures)",
+            "     then, with the secret it shows once: make receiver ARGS='--port 9000 --secret whsec_...'",
         ]
     lines.append("Ctrl+C to stop.")
     return "\n".join(lines)
