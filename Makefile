@@ -14,11 +14,12 @@ PY313DIR := $(dir $(PY313))
 # sam's python builder looks up `python3.13` on PATH.
 SAM_ENV  := PATH="$(CURDIR)/$(SAMVENV)/bin:$(PY313DIR):$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help dev test test-deps lint build validate admin receiver bench openapi fuzz load clean check-python
+.PHONY: help dev test test-fast test-deps lint build validate admin receiver bench openapi fuzz load clean check-python
 
 help:
 	@echo "make dev       local API on http://127.0.0.1:$${PORT:-3000} (moto, no Docker, no AWS)"
 	@echo "make test      the whole test suite (installs Debian's chromium for the browser tests if missing)"
+	@echo "make test-fast the inner loop: unit + in-process integration tests, no slow matrices (~1.5 min)"
 	@echo "make lint      ruff + mypy"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make validate  sam validate --lint + cfn-lint"
@@ -47,6 +48,10 @@ dev: $(VENV)/.stamp
 
 test: $(VENV)/.stamp test-deps
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# The inner loop: no local stack, no browser, no exhaustive matrices (tests marked `slow`).
+test-fast: $(VENV)/.stamp
+	$(PY) -m pytest tests/unit tests/integration -m 'not slow'
 
 # What make test needs from the system: Debian's chromium (tests/browser drive it through Playwright) and curl
 # (tests/e2e/test_readme.py runs the README's commands). Installed with apt-get, through sudo when not root,
