@@ -14,16 +14,18 @@ PY313DIR := $(dir $(PY313))
 # sam's python builder looks up `python3.13` on PATH.
 SAM_ENV  := PATH="$(CURDIR)/$(SAMVENV)/bin:$(PY313DIR):$$PATH" SAM_CLI_TELEMETRY=0
 
-.PHONY: help dev test lint build validate admin invoke bench openapi fuzz load clean check-python
+.PHONY: help dev test test-fast test-deps lint build validate admin invoke receiver bench openapi fuzz load clean check-python
 
 help:
 	@echo "make dev       local API on http://127.0.0.1:$${PORT:-3000} (moto, no Docker, no AWS)"
-	@echo "make test      the whole test suite"
+	@echo "make test      the whole test suite (installs Debian's chromium for the browser tests if missing)"
+	@echo "make test-fast the inner loop: unit + in-process integration tests, no slow matrices (~1.5 min)"
 	@echo "make lint      ruff + mypy"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make validate  sam validate --lint + cfn-lint + resource count after the SAM transform"
 	@echo "make admin ARGS='tenant create --name Acme --prefix INV'"
 	@echo "make invoke FN=<LogicalId> [EVENT=events/<file>.json]  run one function on one event (no Docker)"
+	@echo "make receiver ARGS='--port 9000 --secret whsec_...'  a local webhook receiver that checks signatures"
 	@echo "make bench     performance budgets -> bench/results.json"
 	@echo "make openapi   regenerate docs/openapi.json"
 	@echo "make fuzz      long schemathesis run of docs/openapi.json against a local stack"
@@ -45,8 +47,27 @@ $(SAMVENV)/.stamp: requirements/sam.txt | check-python
 dev: $(VENV)/.stamp
 	$(PY) -m tools.devstack
 
-test: $(VENV)/.stamp $(SAMVENV)/.stamp  # .venv-sam: tests/unit/test_stack_size.py runs the SAM transform there
-	$(PY) -m pytest
+test: $(VENV)/.stamp $(SAMVENV)/.stamp test-deps  # .venv-sam: tests/unit/test_stack_size.py runs the SAM transform there
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# The inner loop: no local stack, no browser, no exhaustive matrices (tests marked `slow`).
+test-fast: $(VENV)/.stamp $(SAMVENV)/.stamp
+	$(PY) -m pytest tests/unit tests/integration -m 'not slow'
+
+# What make test needs from the system: Debian's chromium (tests/browser drive it through Playwright) and curl
+# (tests/e2e/test_readme.py runs the README's commands). Installed with apt-get, through sudo when not root,
+# only when missing.
+CHROMIUM ?= /usr/bin/chromium
+test-deps:
+	@missing=$$( [ -x "$(CHROMIUM)" ] || echo chromium; command -v curl >/dev/null || echo curl ); \
+	missing=$$(echo $$missing); [ -z "$$missing" ] && exit 0; \
+	fail() { echo "make test needs $$missing ($(CHROMIUM) for tests/browser, curl for tests/e2e/test_readme.py): $$1" >&2; exit 1; }; \
+	command -v apt-get >/dev/null || fail "no apt-get here: install it yourself (a chromium elsewhere: CHROMIUM=/its/path)"; \
+	sudo=; [ "$$(id -u)" = 0 ] || { command -v sudo >/dev/null || fail "run as root or install sudo"; sudo=sudo; }; \
+	echo "installing $$missing with apt-get (make test needs it)"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq || fail "apt-get update failed"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || fail "apt-get install failed"; \
+	[ -x "$(CHROMIUM)" ] || fail "apt-get did not install $(CHROMIUM)"
 
 lint: $(VENV)/.stamp
 	$(PY) -m ruff check .
@@ -66,6 +87,9 @@ admin: $(VENV)/.stamp
 
 invoke: $(VENV)/.stamp  # against the running make dev, else a throwaway moto with the same sample data
 	@$(PY) -m tools.invoke $(FN) $(if $(EVENT),--event $(EVENT))
+
+receiver: $(VENV)/.stamp
+	$(PY) -m tools.receiver $(ARGS)
 
 openapi: $(VENV)/.stamp
 	$(PY) -m tools.openapi > docs/openapi.json

@@ -6,7 +6,9 @@
                                      [--agent AGENT_ID] [--name NAME]    (--agent: the key acts as that agent)
     python -m tools.admin key revoke --tenant ID --key-id KEYID
 
-The table comes from TABLE_NAME; the endpoint from the standard AWS_ENDPOINT_URL (unset means real AWS).
+The table comes from TABLE_NAME; the endpoint from the standard AWS_ENDPOINT_URL (unset means real AWS). An
+endpoint on this machine (make dev's moto) needs no credentials: unless AWS_ACCESS_KEY_ID or AWS_PROFILE is set,
+the CLI uses make dev's dummy ones, and make dev's region unless AWS_REGION or AWS_DEFAULT_REGION is set.
 Every command prints one JSON object on stdout. Failures print {"error": {...}} on stderr and exit non-zero.
 A revoked key stops working at once in new containers and within API_KEY_CACHE_SECONDS (60 s) in warm ones.
 """
@@ -14,11 +16,13 @@ A revoked key stops working at once in new containers and within API_KEY_CACHE_S
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from tools.template import SHARED_LAYER
 
@@ -42,6 +46,30 @@ class CliError(Exception):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code, self.detail = code, detail
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def local_stack_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables to add when AWS_ENDPOINT_URL is on this machine: make dev's dummy credentials (moto takes
+    any) unless credentials are chosen, and its region unless one is set. Nothing for any other endpoint."""
+    from tools.devstack import FAKE_AWS_ENV
+
+    if not _is_loopback(urlsplit(environ.get("AWS_ENDPOINT_URL") or "").hostname):
+        return {}
+    names: tuple[str, ...] = ()
+    if not (environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE")):
+        names += ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    if not (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")):
+        names += ("AWS_REGION", "AWS_DEFAULT_REGION")
+    return {name: FAKE_AWS_ENV[name] for name in names}
 
 
 def _scopes(raw: str) -> list[str]:
@@ -118,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not os.environ.get("TABLE_NAME"):
             raise CliError("CONFIGURATION", "TABLE_NAME is not set: export TABLE_NAME=<the stack's table name>")
+        os.environ.update(local_stack_env(os.environ))
         result = args.run(args)
     except CliError as exc:
         return _error(exc.code, exc.detail)

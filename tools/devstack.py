@@ -18,10 +18,15 @@ resolved against the created resources and the parameters (template defaults, th
 DEV_<PARAMETER_NAME> environment variables, e.g. DEV_WEBHOOK_RETRY_SCHEDULE=2,2,2), and the other event sources
 (DynamoDB streams, SQS queues) are polled by tools.eventsources, with Lambda's batching, filtering and retry rules.
 A function whose code folder does not exist yet is skipped (logged; its routes answer 404).
+
+Besides the template's routes, the gateway serves /openapi.json (with this stack as its server), Swagger UI at /docs
+(its assets from the installed Powertools package under /docs/static/: no CDN, works offline) and the emails sent
+at /_local/emails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -81,22 +86,65 @@ FAKE_AWS_ENV = {
     "AWS_REGION": "us-east-1",
 }
 
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)  # finds, does not import
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"{name} is not installed")
+    return Path(spec.origin).parent
+
+
+# Static files the gateway serves: URL prefix -> directory (see static_file). Swagger UI's assets are the copy
+# Powertools ships for its own enable_swagger (Swagger UI 5, which renders OpenAPI 3.1; Swagger UI 4, as in the
+# swagger-ui-bundle wheel, refuses a 3.1 document), so /docs needs no CDN and works offline.
+SWAGGER_UI_DIR = _package_dir("aws_lambda_powertools") / "event_handler" / "openapi" / "swagger_ui"
+STATIC_MOUNTS: dict[str, Path] = {"/docs/static/": SWAGGER_UI_DIR}
+STATIC_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+}
+
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>Tickets API (local)</title>
-  <link rel="stylesheet" href="https://unpkg.com/swagger-ui-dist@5/swagger-ui.css">
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/docs/static/swagger-ui.min.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin></script>
+  <script src="/docs/static/swagger-ui-bundle.min.js"></script>
   <script>
-    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});
+    // validatorUrl null: otherwise Swagger UI sends the document's URL to validator.swagger.io.
+    window.ui = SwaggerUIBundle({
+      url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true, validatorUrl: null,
+    });
   </script>
 </body>
 </html>
 """
+
+
+def static_file(root: Path, relative: str) -> dict[str, Any]:
+    """The file `relative` (a URL path below a mount) under `root`, as a Lambda-style response; 404 for anything
+    else: a name with `..`, `.`, hidden, empty, encoded (`%`) or backslashed parts, a path that leaves `root`
+    (symlinks included), a directory, or a file type not in STATIC_TYPES."""
+    parts = relative.split("/")
+    refused = any(not p or p.startswith(".") or any(c in p for c in "%\\\0") for p in parts)
+    path = (root / relative).resolve()
+    kind = STATIC_TYPES.get(path.suffix)
+    if refused or kind is None or not path.is_relative_to(root.resolve()) or not path.is_file():
+        return problem(404, "NOT_FOUND", "Not found", f"no file {relative!r}")
+    headers = {"Content-Type": kind, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+    return {"statusCode": 200, "headers": headers, "body": path.read_bytes()}
 
 
 def problem(status: int, code: str, title: str, detail: str, request_id: str | None = None) -> dict[str, Any]:
@@ -451,7 +499,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.command == "GET" and path in ("/openapi.json", "/docs", "/"):
+        mount = next((m for m in STATIC_MOUNTS if path.startswith(m)), None)
+        if self.command in ("GET", "HEAD") and mount is not None:
+            result = static_file(STATIC_MOUNTS[mount], path.removeprefix(mount))
+        elif self.command == "GET" and path in ("/openapi.json", "/docs", "/"):
             result = self._static(path)
         elif self.command == "GET" and path == "/_local/emails":
             # What moto's SES has sent (assignment emails), newest first.
@@ -475,13 +526,20 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             return {"statusCode": 200, "headers": {"Content-Type": "text/html; charset=utf-8"}, "body": SWAGGER_HTML}
         if not OPENAPI_FILE.exists():
             return problem(404, "NOT_FOUND", "Not found", "docs/openapi.json has not been generated (make openapi)")
-        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": OPENAPI_FILE.read_text()}
+        # The committed document names the default http://127.0.0.1:3000; this stack may listen elsewhere, and
+        # /docs' "Try it out" must reach this stack, not whichever one has port 3000.
+        doc = json.loads(OPENAPI_FILE.read_text())
+        doc["servers"] = [{"url": self.stack.base_url, "description": "this local stack (make dev)"}]
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(doc)}
 
     def _respond(self, result: dict[str, Any]) -> None:
         import base64
 
         raw = result.get("body") or ""
-        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        if isinstance(raw, bytes):  # a static file
+            payload = raw
+        else:
+            payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         self.send_response(int(result["statusCode"]))
         sent = set()
         for key, val in (result.get("headers") or {}).items():
@@ -524,7 +582,6 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"AWS_ENDPOINT_URL={stack.aws_endpoint_url}",
         f"TABLE_NAME={stack.table_name}",
         f"Admin: AWS_ENDPOINT_URL={stack.aws_endpoint_url} TABLE_NAME={stack.table_name} "
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 "
         "make admin ARGS='tenant create --name Acme --prefix ACME'",
         f"Try: curl -s -H 'X-API-Key: {stack.api_key}' {stack.base_url}/v1/tickets",
         f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
@@ -539,10 +596,9 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         lines.append("Skipped (no code yet): " + ", ".join(stack.skipped))
     if "CreateWebhookFunction" in stack.functions:
         lines += [
-            "Webhooks: python -m tools.receiver --port 9000 --secret <the webhook's secret>, then",
-            f"     curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
+            f"Webhooks: curl -s -H 'X-API-Key: {stack.api_key}' -H 'Content-Type: application/json' "
             f"""-d '{{"url": "http://127.0.0.1:9000/hook"}}' {stack.base_url}/v1/webhooks""",
-            "     (the response shows the secret once; restart the receiver with it to verify signatures)",
+            "     then, with the secret it shows once: make receiver ARGS='--port 9000 --secret whsec_...'",
         ]
     lines.append("Ctrl+C to stop.")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """A tiny local webhook receiver for make dev: prints every delivery, verifying its signature if given the secret.
 
-    python -m tools.receiver --port 9000 [--secret whsec_...] [--status 200]
+    make receiver ARGS='--port 9000 [--secret whsec_...] [--status 200]'      (.venv/bin/python -m tools.receiver ...)
 
 Signatures are Standard Webhooks (https://www.standardwebhooks.com), checked with the official `standardwebhooks`
 library: `webhook-signature: v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the

@@ -159,3 +159,45 @@ def test_given_an_aws_failure_when_run_then_json_error_not_traceback(aws, capsys
 
     assert status != 0 and out is None
     assert err["error"]["code"] == "ResourceNotFoundException"
+
+
+# What the CLI adds for an endpoint on this machine (tests/e2e/test_readme.py runs it so against make dev).
+DUMMY = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["http://127.0.0.1:4566", "http://localhost:4566", "http://[::1]:4566", "http://127.1.2.3:9"]
+)
+def test_given_a_local_endpoint_and_no_aws_settings_when_run_then_make_devs_dummy_credentials_and_region(endpoint):
+    assert cli.local_stack_env({"AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": "tickets-local"}) == DUMMY
+
+
+@pytest.mark.parametrize(
+    ("chosen", "added"),
+    [
+        ({"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"}, ["AWS_REGION", "AWS_DEFAULT_REGION"]),
+        ({"AWS_PROFILE": "localstack"}, ["AWS_REGION", "AWS_DEFAULT_REGION"]),
+        ({"AWS_REGION": "eu-west-1"}, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]),
+        ({"AWS_DEFAULT_REGION": "eu-west-1", "AWS_PROFILE": "p"}, []),
+    ],
+)
+def test_given_a_local_endpoint_and_chosen_aws_settings_when_run_then_only_what_is_missing_is_added(chosen, added):
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", **chosen}
+
+    assert cli.local_stack_env(env) == {name: DUMMY[name] for name in added}
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [None, "", "https://dynamodb.eu-west-1.amazonaws.com", "http://10.0.0.5:4566", "http://localhost.evil:1"],
+)
+def test_given_no_endpoint_or_a_remote_one_when_run_then_nothing_is_added(endpoint):
+    env = {} if endpoint is None else {"AWS_ENDPOINT_URL": endpoint}
+
+    assert cli.local_stack_env(env) == {}

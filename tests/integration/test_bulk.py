@@ -265,6 +265,7 @@ def test_given_an_unknown_or_foreign_agent_when_batch_assigns_then_each_item_is_
 # ---------------------------------------------------------------- 2. batch actions on 100 tickets
 
 
+@pytest.mark.slow  # 100 tickets or more
 def test_given_100_tickets_when_a_batch_sets_five_fields_then_every_change_applies_and_counts_are_exact(
     aws: Any, tenant: TenantKey
 ) -> None:
@@ -387,6 +388,7 @@ class Pipeline:
         self.runner.run_until_idle(timeout=timeout, quiet=0.3)
 
 
+@pytest.mark.slow  # 100 tickets or more
 def test_given_a_webhook_on_everything_when_batches_change_and_delete_tickets_then_each_event_is_delivered_once(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -512,6 +514,7 @@ def test_given_a_patch_landing_between_the_bulk_read_and_its_writes_then_both_ch
     assert (_total(tenant.key, status="open"), _total(tenant.key, status="new")) == (20, 0)
 
 
+@pytest.mark.slow  # 100 tickets or more
 def test_given_bulk_status_racing_single_patches_when_all_finish_then_every_ticket_has_both_changes(
     aws: Any, tenant: TenantKey
 ) -> None:
@@ -582,6 +585,7 @@ def _moto_without_transaction_snapshots(monkeypatch: pytest.MonkeyPatch) -> Iter
     assert cancelled == [], f"transactions were cancelled while moto could not roll them back: {cancelled[:3]}"
 
 
+@pytest.mark.slow  # 100 tickets or more
 def test_given_1500_unfinished_tickets_when_solved_then_1000_per_call_and_counts_follow(
     aws: Any, tenant: TenantKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -862,6 +866,7 @@ CALL_BUDGETS = {
 }
 
 
+@pytest.mark.slow  # 100 tickets or more
 @pytest.mark.parametrize("route", list(CALL_BUDGETS))
 def test_given_100_ids_when_bulk_then_one_read_and_one_write_per_ticket(
     warm_100: tuple[TenantKey, list[str]], route: str
@@ -889,6 +894,7 @@ def test_given_100_ids_when_bulk_then_one_read_and_one_write_per_ticket(
     assert len(calls) == 101, ops
 
 
+@pytest.mark.slow  # 100 tickets or more
 def test_given_100_ids_when_a_batch_assigns_then_the_agent_is_read_once(
     warm_100: tuple[TenantKey, list[str]],
 ) -> None:

@@ -29,6 +29,8 @@ from tickets.config import settings
 from tools import template
 from tools.events import FakeContext, http_event
 
+pytestmark = pytest.mark.slow  # every write route x every field x every hostile value
+
 FUNCTIONS = template.functions()
 ROUTES = sorted({(r.method, r.path) for fn in FUNCTIONS.values() for r in fn.routes})
 WRITE_ROUTES = [(m, p) for m, p in ROUTES if m in ("POST", "PATCH", "PUT")]

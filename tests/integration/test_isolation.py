@@ -40,6 +40,8 @@ from tools import localmail, template
 from tools.events import FakeContext, http_event
 from tools.eventsources import EventSources
 
+pytestmark = pytest.mark.slow  # every route, probed with another tenant's ids, keys and cursors
+
 FUNCTIONS = template.functions()
 ROUTES: list[tuple[str, str]] = sorted({(r.method, r.path) for fn in FUNCTIONS.values() for r in fn.routes})
 PROBLEM_JSON = "application/problem+json"

@@ -11,6 +11,8 @@ import pytest
 from bench._harness import LIMIT, expected_page_ids, make_tenant, page_cursor, seed_tickets
 from bench.depth import read_page, same_cursor
 
+pytestmark = pytest.mark.slow  # 5,000 tickets seeded
+
 TICKETS = 5_000
 CURSOR_BUDGET = 55
 

@@ -137,6 +137,7 @@ def _query_everything(aws: Any) -> list[Any]:
     return answers
 
 
+@pytest.mark.slow  # many partitions
 def test_given_many_partitions_when_querying_then_the_narrowed_query_answers_as_moto_does(aws, monkeypatch):
     from moto.dynamodb.models.table import Table
 

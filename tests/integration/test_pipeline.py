@@ -151,6 +151,7 @@ CRASH_POINTS = {
 }
 
 
+@pytest.mark.slow  # every crash point
 @pytest.mark.parametrize("crash", list(CRASH_POINTS))
 def test_given_fanout_crashing_mid_batch_when_the_batch_is_retried_then_every_event_is_delivered_once_per_endpoint(
     make_pipeline: Any, monkeypatch: pytest.MonkeyPatch, crash: str
