@@ -95,14 +95,21 @@ def call(
     query: dict[str, str] | str | None = None,
     headers: dict[str, str] | None = None,
     apply_env: bool = True,
+    parameters: dict[str, str] | None = None,
 ) -> ApiResponse:
     """Invoke the function that template.yaml routes (method, path) to, with a real HTTP API event.
 
     `apply_env=False` keeps the process environment as it is (tests that wired queues and parameters).
+    `parameters` override template parameters (e.g. {"InboundEmailDomain": "mail.example.com"}).
     """
     fn, route, params = _route_for(method, path)
     if apply_env:
-        template.apply_env(fn, {"Table": TABLE})
+        before = dict(os.environ)
+        template.apply_env(fn, {"Table": TABLE, **(parameters or {})})
+        if os.environ != before:  # as in Lambda, the function's settings come from its own environment
+            from tickets.config import settings
+
+            settings.cache_clear()
     handler = template.load_handler(fn)
     hdrs = dict(headers or {})
     if key:

@@ -101,6 +101,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     # Deliveries come from events, so the seed has none: this one answers 404 until it names a real one.
     "retry_webhook_delivery": {"params": {"id": SAMPLE_WEBHOOK_ID, "deliveryId": "dlv_" + UNKNOWN_ID}},
     "get_ticket_history": {"params": {"id": SAMPLE_TICKET_ID}},
+    "list_comments": {"params": {"id": SAMPLE_TICKET_ID}, "query": {"limit": "20"}},
+    "create_comment": {
+        "params": {"id": SAMPLE_TICKET_ID},
+        "body": {"body": "Hi Ada, the invoice is attached to your account page now.", "status": "pending"},
+    },
+    # The seed has no comment (DEMO-1 stays at version 1 for the consumers' samples): 404 until it names one.
+    "redact_comment": {"params": {"id": SAMPLE_TICKET_ID, "commentId": UNKNOWN_ID}},
     "list_api_keys": {"query": {"limit": "20"}},
     "get_me": {},
     "get_usage": {},

@@ -6,7 +6,7 @@ from tickets.consumers import stream_consumer
 from tickets.logic.history import record
 from tickets.models.events import DomainEvent
 
-KINDS = frozenset({"created", "updated", "assigned"})  # status_changed: publish_status_events
+KINDS = frozenset({"created", "updated", "assigned", "commented"})  # status_changed: publish_status_events
 
 
 def on_events(events: list[DomainEvent], batch_state: dict[str, Any]) -> None:

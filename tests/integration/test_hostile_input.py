@@ -98,6 +98,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/tickets/batch"): {"ids": ["{ticket}"], "actions": [{"type": "set_category", "value": "batched"}]},
     ("POST", "/v1/tickets/solve-unfinished"): {"customerId": "{customer}"},
     ("POST", "/v1/tickets/{id}/unlink-customer"): None,
+    ("POST", "/v1/tickets/{id}/comments"): {"body": "We are on it.", "visibility": "internal", "status": "open"},
+    ("POST", "/v1/tickets/{id}/comments/{commentId}/redact"): None,
 }
 # What the valid request answers in this world (retry needs a delivery that only the pipeline makes).
 CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 404}
@@ -117,7 +119,8 @@ class World:
         """The route's path with real ids of this tenant."""
         entity = template_path.split("/")[2].rstrip("s").replace("api-key", "apikey")
         path = template_path.replace("{deliveryId}", "dlv_01J0000000000000000000000")
-        return path.replace("{id}", self.ids[entity])
+        path = path.replace("{commentId}", self.ids["comment"])
+        return path.replace("{id}", self.ids[entity]) if "{id}" in path else path
 
     def body(self, route: tuple[str, str]) -> Any:
         body = BODIES[route]
@@ -152,6 +155,8 @@ def _tenant_with_one_of_each(prefix: str) -> tuple[TenantKey, dict[str, str]]:
         "apikey": _ok(call("POST", "/v1/api-keys", key=k, body={"scopes": ["tickets:read"]}))["id"],
     }
     ids["ticket"] = _ok(call("POST", "/v1/tickets", key=k, body={"subject": "x", "customerId": ids["customer"]}))["id"]
+    note = {"body": "first note", "visibility": "internal"}
+    ids["comment"] = _ok(call("POST", f"/v1/tickets/{ids['ticket']}/comments", key=k, body=note))["id"]
     return tenant, ids
 
 

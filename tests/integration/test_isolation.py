@@ -71,6 +71,7 @@ RESOURCE_OF_SEGMENT = {
     "webhooks": "webhook",
     "api-keys": "api_key",
     "deliveries": "delivery",
+    "comments": "comment",
 }
 
 # Bodies of the id routes that take one; anything else gets none (POST) or {} (PATCH). Each would change A's
@@ -81,6 +82,7 @@ ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/tags/{id}"): {"name": "taken-over"},
     ("PATCH", "/v1/agents/{id}"): {"available": False, "level": "N3"},
     ("PATCH", "/v1/webhooks/{id}"): {"enabled": False, "url": "https://attacker.example.com/hook"},
+    ("POST", "/v1/tickets/{id}/comments"): {"body": "B writes into A's conversation", "status": "closed"},
 }
 
 # Filters of a list that name A's data: B must still see only its own items (or get a 400/404).
@@ -352,6 +354,8 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     closed = post("/v1/tickets", {"subject": "Done"})
     assert api("PATCH", f"/v1/tickets/{closed['id']}", k, body={"status": "closed"}).status == 200
     test_delivery = post(f"/v1/webhooks/{hook['id']}/test", None)
+    reply = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "We are on it, Cy."})
+    note = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Internal: toner again", "visibility": "internal"})
     runner.run_until_idle(timeout=60)  # history, deliveries and their log, emails: the template's consumers
 
     key_ids = [row["id"] for row in _ok(api("GET", "/v1/api-keys", k))["data"]]
@@ -364,12 +368,13 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         "webhook": hook["id"],
         "api_key": key2["id"],
         "delivery": test_delivery["id"],
+        "comment": reply["id"],
     }
     deliveries = _ok(api("GET", f"/v1/webhooks/{hook['id']}/deliveries", k, query={"limit": "100"}))["data"]
     history = _ok(api("GET", f"/v1/tickets/{child['id']}/history", k))["data"]
     assert len(deliveries) >= 2 and len(history) >= 2, (deliveries, history)
     a_values = {a.tenant_id, *a_ids.values(), *key_ids, *(d["id"] for d in deliveries)}
-    a_values |= {x["id"] for x in (agent2, customer2, customer3, tag2, hook2, replayable, intake, child, closed)}
+    a_values |= {x["id"] for x in (agent2, customer2, customer3, tag2, hook2, replayable, intake, child, closed, note)}
     a_values |= {t["reference"] for t in (ticket, replayable, intake, child, closed)}
 
     # B's own resources: the other half of mixed probes, and the parents of B's nested lists.

@@ -71,6 +71,13 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
     "get_ticket_history": (200, lambda b: b["data"] == []),  # history is written by a consumer, which has not run
     # The demo key, the sample key and the "Old integration" key, newest first.
     "list_api_keys": (200, lambda b: b["total"] == 3 and SAMPLE_KEY[:7] in {k["hint"] for k in b["data"]}),
+    "list_comments": (200, lambda b: b["data"] == [] and b["total"] == 0),
+    # A public reply to Ada (the customer, with an email): emailed, and it sets the status it asks for.
+    "create_comment": (
+        201,
+        lambda b: (b["direction"], b["to"], b["author"]["type"]) == ("outbound", ["ada@example.com"], "api"),
+    ),
+    "redact_comment": (404, lambda b: b["code"] == "NOT_FOUND"),  # the seed makes no comment
     "get_me": (200, lambda b: (b["tenant"]["id"], b["tenant"]["ticketPrefix"]) == (DEMO_TENANT_ID, "DEMO")),
     # DEMO-1 counts in the month of its fixed id (April 2026), not this one; the demo tenant has no quota.
     "get_usage": (200, lambda b: (b["ticketsCreated"], b["monthlyTicketQuota"], b["remaining"]) == (0, None, None)),
@@ -154,7 +161,7 @@ def test_given_the_seeded_demo_tenant_when_the_sample_event_is_invoked_then_it_f
     body = json.loads(result["body"]) if result.get("body") else None
     assert result["statusCode"] == status, body
     assert says(body), body
-    if status == 201:
+    if status == 201 and name != "create_comment":  # a comment is read through its ticket's list: no Location
         assert result["headers"]["Location"].endswith(body["id"])
     if name.startswith("delete_"):  # a 204 removed what the sample names; a refusal left it
         assert _still_stored(name) == (status != 204)

@@ -166,3 +166,50 @@ def test_given_events_at_different_times_then_ids_sort_by_time_first():
     late_ms = {**BASE, "createdAt": "2026-11-20T10:00:00.001Z", "updatedAt": "2026-11-20T10:00:00.001Z"}
     late = domain_events(record("INSERT", late_ms, None, rid="b"))[0]
     assert early.id < late.id
+
+
+COMMENT = {
+    "PK": "TENANT#T1", "SK": "COMMENT#01JABCDEFGHJKMNPQRSTVWXYZ0#01JABCDEFGHJKMNPQRSTVWXYZ9", "type": "comment",
+    "tenantId": "T1", "id": "01JABCDEFGHJKMNPQRSTVWXYZ9", "ticketId": BASE["id"], "body": "We are <b>on it</b>",
+    "visibility": "public", "channel": "api", "direction": "outbound",
+    "author": {"type": "agent", "id": "A1", "name": "Ann", "email": "a@x"}, "from": "help@x", "fromName": "Acme",
+    "to": ["c@y"], "attachments": [], "messageId": "<m1@x>", "createdAt": "2026-11-20T10:00:01.000Z",
+    "replyTo": "reply+tok@x", "subject": "Re: [INV-7] Card declined", "references": ["<m0@x>"],
+    "ticket": {"id": BASE["id"], "reference": "INV-7", "version": 2, "status": "open", "commentCount": 1},
+}  # fmt: skip
+
+
+def test_given_a_new_comment_then_one_comment_created_event_with_the_public_comment_and_its_ticket():
+    (event,) = domain_events(record("INSERT", COMMENT, None, rid="rc"))
+    assert (event.type, event.tenantId, event.actor) == ("comment.created", "T1", "A1")
+    assert event.createdAt == "2026-11-20T10:00:01.000Z"
+    assert event.data["ticket"] == COMMENT["ticket"]
+    comment = event.data["comment"]
+    assert comment["body"] == "We are <b>on it</b>" and comment["from"] == "help@x" and comment["to"] == ["c@y"]
+    assert not {"ticket", "replyTo", "subject", "references", "PK", "SK", "type", "tenantId"} & set(comment)
+
+
+@pytest.mark.parametrize("name", ["MODIFY", "REMOVE"])
+def test_given_a_redacted_or_removed_comment_then_no_event(name):
+    redacted = {**COMMENT, "body": "[redacted]", "redactedAt": "2026-11-21T00:00:00.000Z"}
+    new = redacted if name == "MODIFY" else None
+    assert domain_events(record(name, new, COMMENT)) == []
+
+
+def test_given_a_comment_write_on_its_ticket_then_the_counters_alone_make_no_ticket_updated():
+    new = {**BASE, "version": 2, "updatedAt": "2026-11-20T10:00:01.000Z", "commentCount": 1,
+           "lastCommentAt": "2026-11-20T10:00:01.000Z", "firstRespondedAt": "2026-11-20T10:00:01.000Z"}  # fmt: skip
+    assert domain_events(record("MODIFY", new, BASE)) == []
+    opened = {**new, "status": "open", "statusChanged": True}
+    events = domain_events(record("MODIFY", opened, BASE))
+    assert [e.type for e in events] == ["ticket.updated", "ticket.status_changed"]
+    assert set(events[0].data["changes"]) == {"status"}
+
+
+def test_given_a_comment_created_event_then_a_commented_history_entry_at_the_tickets_version():
+    from tickets.logic.history import entries_for
+
+    (event,) = domain_events(record("INSERT", COMMENT, None))
+    ((version, kind, entry),) = entries_for(event)
+    assert (version, kind, entry["type"], entry["actor"]) == (2, "commented", "commented", "A1")
+    assert entry["to"] == {"commentId": COMMENT["id"], "visibility": "public", "author": COMMENT["author"]}

@@ -24,9 +24,13 @@ REFS = {
 }
 
 
-def _template_pattern(function: str) -> dict[str, Any]:
+def _template_patterns(function: str) -> tuple[dict[str, Any], ...]:
     (source,) = template.functions()[function].event_sources
-    (pattern,) = source.filters
+    return source.filters
+
+
+def _template_pattern(function: str) -> dict[str, Any]:
+    (pattern,) = _template_patterns(function)
     return pattern
 
 
@@ -40,8 +44,17 @@ def _record(event_name: str = "MODIFY", sk: str = "TICKET#1", new: dict[str, Any
 # ------------------------------------------------------------------------------------------------ filters
 
 
+@pytest.mark.parametrize("function", ["FanoutWebhooksFunction", "RecordTicketHistoryFunction"])
+def test_the_templates_comment_insert_filter(function: str) -> None:
+    _, pattern = _template_patterns(function)
+    assert match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K"))
+    assert not match_pattern(pattern, _record("MODIFY", "COMMENT#01J#01K"))  # a redaction is no event
+    assert not match_pattern(pattern, _record("REMOVE", "COMMENT#01J#01K"))
+    assert not match_pattern(pattern, _record("INSERT", "CUSTOMER#01J"))
+
+
 def test_the_templates_ticket_key_filter() -> None:
-    pattern = _template_pattern("FanoutWebhooksFunction")
+    pattern, _ = _template_patterns("FanoutWebhooksFunction")
     assert pattern == {"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TICKET#"}]}}}}
     assert match_pattern(pattern, _record("INSERT", "TICKET#01J"))
     assert match_pattern(pattern, _record("REMOVE", "TICKET#01J"))

@@ -31,6 +31,11 @@ class Settings(BaseModel):
     # HMAC key of list cursors (a Secrets Manager secret resolved into the environment at deploy time).
     # SecretStr: it never shows in a repr or a log line.
     cursor_signing_key: SecretStr = SecretStr("")
+    # Template parameter InboundEmailDomain: replies go to reply+<token>@ it, tenants receive at <prefix>@ it.
+    # Empty: the deployment receives no email (outbound replies still go out, without a reply address).
+    inbound_email_domain: str = ""
+    # The private bucket of attachments (template resource AttachmentsBucket).
+    attachments_bucket: str = ""
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -57,4 +62,6 @@ def settings() -> Settings:
         idempotency_ttl_seconds=int(env.get("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600))),
         sender_email=env.get("SENDER_EMAIL", ""),
         cursor_signing_key=SecretStr(env.get("CURSOR_SIGNING_KEY", "")),
+        inbound_email_domain=env.get("INBOUND_EMAIL_DOMAIN", "").strip().lower(),
+        attachments_bucket=env.get("ATTACHMENTS_BUCKET", ""),
     )

@@ -53,6 +53,10 @@ class InvalidTag(DomainError):
     status, code, title = 400, "INVALID_TAG", "Unknown tag"
 
 
+class InvalidAttachment(DomainError):
+    status, code, title = 400, "INVALID_ATTACHMENT", "Attachment not usable"
+
+
 class Unauthorized(DomainError):
     status, code, title = 401, "UNAUTHORIZED", "Unauthorized"
 

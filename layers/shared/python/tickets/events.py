@@ -12,12 +12,14 @@ from typing import Any
 
 from tickets.dal.client import deserialize, strip_keys
 from tickets.ids import _encode  # the ULID alphabet
+from tickets.models.comments import public_comment
 from tickets.models.events import DomainEvent, StreamRecord
 from tickets.models.tickets import Ticket
 from tickets.timeutil import from_ms, iso
 
-# Fields whose change is bookkeeping, not something a subscriber asked about.
-_NOT_CHANGES = frozenset({"updatedAt", "version"})
+# Fields whose change is bookkeeping, not something a subscriber asked about. A comment's own event is
+# comment.created: the counters it moves on its ticket are not a ticket.updated of their own.
+_NOT_CHANGES = frozenset({"updatedAt", "version", "commentCount", "lastCommentAt", "firstRespondedAt"})
 
 
 def event_id(record_id: str, event_type: str, at_ms: int, version: int = 0, seq: int = 0) -> str:
@@ -38,8 +40,33 @@ def public_ticket(image: dict[str, Any]) -> dict[str, Any]:
     return Ticket.model_validate(strip_keys(deserialize(image))).model_dump(mode="json")
 
 
+def _kind(image: dict[str, Any] | None) -> str | None:
+    return ((image or {}).get("type") or {}).get("S")
+
+
 def _is_ticket(image: dict[str, Any] | None) -> bool:
-    return bool(image) and (image or {}).get("type", {}).get("S") == "ticket"
+    return _kind(image) == "ticket"
+
+
+def _comment_events(record: StreamRecord) -> list[DomainEvent]:
+    """A new comment is comment.created {ticket, comment}: the ticket as the comment's own write left it."""
+    new = record.dynamodb.NewImage
+    if record.eventName != "INSERT" or not new:
+        return []  # a redaction changes no event; comments are never deleted alone
+    raw = deserialize(new)
+    stored = strip_keys(raw)
+    ticket = stored["ticket"]
+    at_ms = _ms(stored["createdAt"])
+    return [
+        DomainEvent(
+            id=event_id(record.eventID, "comment.created", at_ms, int(ticket.get("version") or 0)),
+            type="comment.created",
+            createdAt=stored["createdAt"],
+            data={"ticket": ticket, "comment": public_comment(stored)},
+            tenantId=raw.get("tenantId", ""),
+            actor=(stored.get("author") or {}).get("id"),
+        )
+    ]
 
 
 def _ms(ts: str) -> int:
@@ -61,6 +88,8 @@ def domain_events(raw: dict[str, Any]) -> list[DomainEvent]:
     record = StreamRecord.model_validate(raw)
     change = record.dynamodb
     new, old = change.NewImage, change.OldImage
+    if _kind(new) == "comment":
+        return _comment_events(record)
     if not (_is_ticket(new) or _is_ticket(old)):
         return []
     source = new or old or {}

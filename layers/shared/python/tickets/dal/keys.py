@@ -170,3 +170,37 @@ def status_count_attr(status: str) -> str:
 
 def month_usage_attr(month: str) -> str:
     return f"used#{month}"
+
+
+COMMENT_PREFIX = "COMMENT#"
+
+
+def comment(tenant_id: str, ticket_id: str, comment_id: str) -> dict[str, str]:
+    """One comment of a ticket's conversation; sorts by ticket, then time (comment ids are ULIDs)."""
+    return {PK: tenant_pk(tenant_id), SK: f"{comments_prefix(ticket_id)}{comment_id}"}
+
+
+def comments_prefix(ticket_id: str) -> str:
+    return f"{COMMENT_PREFIX}{ticket_id}#"
+
+
+ATTACHMENT_PREFIX = "ATTACHMENT#"
+
+
+def attachment(tenant_id: str, attachment_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{ATTACHMENT_PREFIX}{attachment_id}"}
+
+
+def reply_token(token: str) -> dict[str, str]:
+    """Global lookup of a ticket's email reply token (`reply+<token>@<domain>`): the token is all a mail carries."""
+    return {PK: f"REPLYTOKEN#{token}", SK: "REPLYTOKEN"}
+
+
+def message_id(tenant_id: str, message_id_hash: str) -> dict[str, str]:
+    """A Message-ID the tenant sent or received, by its hash: which ticket an In-Reply-To or References names."""
+    return {PK: tenant_pk(tenant_id), SK: f"MSGID#{message_id_hash}"}
+
+
+def attachment_object(tenant_id: str, attachment_id: str) -> str:
+    """The S3 key of an attachment's file: tenant-prefixed, like every table key."""
+    return f"t/{tenant_id}/{attachment_id}"

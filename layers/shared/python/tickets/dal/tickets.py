@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,8 +263,20 @@ def create(
     txn.commit()
 
 
-def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], actor: str | None = None) -> None:
-    """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction."""
+# An item for a ticket's transaction, and the domain error to raise if its condition fails (None: a race).
+TxnItem = tuple[dict[str, Any], type[Exception] | None]
+
+
+def replace(
+    tenant_id: str,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    actor: str | None = None,
+    *,
+    extra: Sequence[TxnItem] = (),
+) -> None:
+    """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction,
+    and so do `extra` items (the comment that a reply adds, the attachments it claims)."""
     item = _ticket_item(tenant_id, {**new, "updatedBy": actor})
     # Markers only on writes that change the status or set a new assignee, so the stream filters of the
     # status-event and assignment-email consumers (template.yaml FilterCriteria) skip every other change.
@@ -286,6 +299,8 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], actor: str
             )
         )
     _reference_checks(tenant_id, txn, new, old)
+    for extra_item, on_fail in extra:
+        txn.add(extra_item, on_fail)
     if len(txn.items) == 1:
         try:
             ddb().put_item(**put)

@@ -29,6 +29,11 @@ def entries_for(event: DomainEvent) -> list[tuple[int, str, dict[str, Any]]]:
     if event.type == "ticket.assigned":
         entry = {**base, "type": "assigned", "from": event.data["previousAssigneeId"], "to": event.data["assigneeId"]}
         return [(version, "assigned", entry)]
+    if event.type == "comment.created":
+        comment = event.data["comment"]
+        entry = {**base, "type": "commented", "from": None, "to": {"commentId": comment["id"],
+                 "visibility": comment["visibility"], "author": comment["author"]}}  # fmt: skip
+        return [(version, "commented", entry)]
     if event.type == "ticket.updated":
         changes = {k: v for k, v in event.data["changes"].items() if k not in _OWN_ENTRIES}
         if not changes:

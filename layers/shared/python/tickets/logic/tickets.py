@@ -180,12 +180,14 @@ _NULLABLE = (
     "dueAt",
     "resolvedAt",
     "closedAt",
+    "lastCommentAt",
+    "firstRespondedAt",
 )
 
 
 def shape(stored: dict[str, Any]) -> dict[str, Any]:
     """Stored items omit nulls; logic works on the full shape so that comparisons are exact."""
-    return {**dict.fromkeys(_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, **stored}
+    return {**dict.fromkeys(_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, "commentCount": 0, **stored}
 
 
 def load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
@@ -269,18 +271,19 @@ def update_ticket(
     raise PreconditionFailed("the ticket is being changed concurrently; retry")
 
 
-def apply_changes(
+def next_state(
     tenant_id: str,
     old: dict[str, Any],
     changes: dict[str, Any],
-    actor: str | None,
     known: dict[str, Any] | None = None,
+    *,
+    at: str | None = None,
 ) -> dict[str, Any]:
-    """Write `changes` over the stored ticket `old` (read + one transaction: counters move with it).
+    """The ticket `old` with `changes` applied: snapshots of new references, status times, a new version.
 
-    Raises TicketClosed, the reference errors, or dal.VersionConflict when `old` is no longer current
-    (the caller re-reads and calls again). `known` holds snapshots already fetched for this request
-    (e.g. the one assignee of a bulk assign), keyed "customer"/"assignee".
+    Returns `old` itself when nothing changes. Raises TicketClosed and the reference errors. `known` holds
+    snapshots already fetched for this request (e.g. the one assignee of a bulk assign), keyed
+    "customer"/"assignee"; `at` is the write's time (now if None).
     """
     if old["status"] == Status.CLOSED:
         raise TicketClosed(f"ticket {old['reference']} is closed")
@@ -304,11 +307,28 @@ def apply_changes(
         new["customer"] = known.get("customer")
     if "assigneeId" in refs:
         new["assignee"] = known.get("assignee") if refs["assigneeId"] else None
-    at = iso(now())
+    at = at or iso(now())
     _apply_status_times(new, old["status"], at)
     new["updatedAt"] = at
     new["version"] = old["version"] + 1
-    dal.replace(tenant_id, old, new, actor)
+    return new
+
+
+def apply_changes(
+    tenant_id: str,
+    old: dict[str, Any],
+    changes: dict[str, Any],
+    actor: str | None,
+    known: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write `changes` over the stored ticket `old` (read + one transaction: counters move with it).
+
+    Raises what next_state raises, or dal.VersionConflict when `old` is no longer current (the caller re-reads
+    and calls again).
+    """
+    new = next_state(tenant_id, old, changes, known)
+    if new is not old:
+        dal.replace(tenant_id, old, new, actor)
     return new
 
 

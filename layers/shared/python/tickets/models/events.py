@@ -7,7 +7,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 EventType = Literal[
-    "ticket.created", "ticket.updated", "ticket.deleted", "ticket.status_changed", "ticket.assigned", "webhook.test"
+    "ticket.created",
+    "ticket.updated",
+    "ticket.deleted",
+    "ticket.status_changed",
+    "ticket.assigned",
+    "comment.created",
+    "webhook.test",
 ]
 EVENT_TYPES: tuple[str, ...] = (
     "ticket.created",
@@ -15,6 +21,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "ticket.deleted",
     "ticket.status_changed",
     "ticket.assigned",
+    "comment.created",
 )
 
 

@@ -224,6 +224,9 @@ class Ticket(OutputModel):
     updatedAt: DateTime
     resolvedAt: DateTime | None = None
     closedAt: DateTime | None = None
+    commentCount: int = 0
+    lastCommentAt: DateTime | None = None
+    firstRespondedAt: DateTime | None = Field(default=None, description="The first public comment by an agent")
     version: int
 
 

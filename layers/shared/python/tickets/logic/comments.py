@@ -1,0 +1,190 @@
+"""The conversation on a ticket: comments (public replies and internal notes), written in the ticket's own
+transaction together with everything they move (commentCount, status, attachments, email threading)."""
+
+from __future__ import annotations
+
+import base64
+import random
+import secrets
+import time
+from typing import Any
+
+from tickets import ids
+from tickets.aws import client
+from tickets.config import settings
+from tickets.dal import attachments as attachments_dal
+from tickets.dal import comments as dal
+from tickets.dal import keys
+from tickets.dal import tickets as tickets_dal
+from tickets.dal.client import get_many
+from tickets.dal.query import QueryPlan
+from tickets.errors import Conflict, FieldError, InvalidAttachment, NotFound, PreconditionFailed
+from tickets.logic import paging
+from tickets.logic.tickets import next_state, shape
+from tickets.models.comments import (
+    MAX_COMMENTS_PER_TICKET,
+    REDACTED,
+    CommentCreate,
+    CommentListQuery,
+    Visibility,
+    public_comment,
+)
+from tickets.models.tenants import Principal
+from tickets.models.tickets import Status, Ticket
+from tickets.timeutil import from_ms, iso, now
+
+# A busy ticket has many people commenting at once; each comment must land, so a lost race reads and tries again.
+COMMENT_RETRIES = 25
+THREAD_LENGTH = 10  # Message-IDs kept on a ticket for In-Reply-To/References of its next email
+RESPONDERS = frozenset({"agent", "api"})  # authors whose public comment answers the customer
+
+
+def _author(caller: Principal, agent: dict[str, Any] | None) -> dict[str, Any]:
+    if caller.agentId and agent:
+        return {"type": "agent", "id": agent["id"], "name": agent.get("name"), "email": agent.get("email")}
+    return {"type": "api", "id": caller.keyId, "name": None, "email": None}
+
+
+def _new_reply_token() -> str:
+    """Opaque and unguessable (120 bits), and safe in an email local part: lowercase base32."""
+    return base64.b32encode(secrets.token_bytes(15)).decode().lower()
+
+
+def _recipient(ticket: dict[str, Any]) -> str | None:
+    """Where a public reply goes: the customer's email, else the requester's."""
+    return (ticket.get("customer") or {}).get("email") or (ticket.get("requester") or {}).get("email") or None
+
+
+def _sender_domain() -> str:
+    return settings().inbound_email_domain or settings().sender_email.rpartition("@")[2] or "localhost"
+
+
+def _outbound(
+    tenant_id: str, ticket: dict[str, Any], tenant: dict[str, Any], comment: dict[str, Any], new: dict[str, Any]
+) -> list[tickets_dal.TxnItem]:
+    """Make `comment` an outbound email when it answers a customer with an email address; its threading goes on
+    the comment (what the sender needs) and the ticket (reply token, recent Message-IDs)."""
+    to = _recipient(ticket)
+    if not (to and settings().sender_email and comment["visibility"] == Visibility.PUBLIC):
+        return []
+    if comment["author"]["type"] not in RESPONDERS:
+        return []
+    ops: list[tickets_dal.TxnItem] = []
+    thread = list(ticket.get("messageIds") or [])
+    message_id = f"<{comment['id'].lower()}.{ticket['reference'].lower()}@{_sender_domain()}>"
+    reply_to = None
+    if settings().inbound_email_domain:
+        token = ticket.get("replyToken")
+        if not token:
+            token = _new_reply_token()
+            ops.append(dal.reply_token_op(tenant_id, ticket["id"], token))
+        new["replyToken"] = token
+        reply_to = f"reply+{token}@{settings().inbound_email_domain}"
+    comment |= {
+        "direction": "outbound",
+        "from": settings().sender_email,
+        "fromName": tenant.get("name"),
+        "to": [to],
+        "messageId": message_id,
+        "replyTo": reply_to,
+        "subject": f"Re: [{ticket['reference']}] {ticket['subject']}",
+        "inReplyTo": thread[-1] if thread else None,
+        "references": thread or None,
+    }
+    new["messageIds"] = [*thread, message_id][-THREAD_LENGTH:]
+    ops.append(dal.message_id_op(tenant_id, message_id, ticket["id"], comment["id"]))
+    return ops
+
+
+def create_comment(tenant_id: str, ticket_id: str, body: CommentCreate, caller: Principal) -> dict[str, Any]:
+    """Add a comment to a ticket; a public reply by an agent (or an API key) may set it open and is emailed."""
+    if not ids.is_ulid(ticket_id):
+        raise NotFound(f"no ticket {ticket_id}")
+    for attempt in range(COMMENT_RETRIES):
+        if attempt:
+            time.sleep(random.uniform(0, 0.005 * attempt))  # others are commenting on this ticket: jitter
+        refs = [("ticket", keys.ticket(tenant_id, ticket_id)), ("tenant", keys.tenant(tenant_id))]
+        if caller.agentId:
+            refs.append(("agent", keys.agent(tenant_id, caller.agentId)))
+        valid_ids = [a for a in body.attachmentIds if ids.is_ulid(a)]
+        refs += [(f"attachment:{a}", keys.attachment(tenant_id, a)) for a in valid_ids]
+        found = get_many(refs)
+        if "ticket" not in found:
+            raise NotFound(f"no ticket {ticket_id}")
+        ticket = shape(found["ticket"])
+        if int(ticket.get("commentCount") or 0) >= MAX_COMMENTS_PER_TICKET:
+            raise Conflict(f"ticket {ticket['reference']} has {MAX_COMMENTS_PER_TICKET} comments, the most it can")
+        unusable = [a for a in body.attachmentIds if not attachments_dal.usable(found.get(f"attachment:{a}"))]
+        if unusable:
+            raise InvalidAttachment(
+                f"attachment {unusable[0]} is not a ready attachment of this tenant that no comment uses yet",
+                [FieldError("attachmentIds", f"not usable: {unusable[0]}")],
+            )
+        comment_id = ids.new_id()
+        at = iso(from_ms(ids.timestamp_ms(comment_id)))
+        author = _author(caller, found.get("agent"))
+        responds = body.visibility == Visibility.PUBLIC and author["type"] in RESPONDERS
+        changes: dict[str, Any] = {"commentCount": int(ticket.get("commentCount") or 0) + 1, "lastCommentAt": at}
+        if responds and not ticket.get("firstRespondedAt"):
+            changes["firstRespondedAt"] = at
+        if body.status is not None:
+            changes["status"] = body.status.value
+        elif responds and ticket["status"] == Status.NEW:
+            changes["status"] = Status.OPEN.value  # answering a new ticket opens it
+        new = next_state(tenant_id, ticket, changes, at=at)
+        comment: dict[str, Any] = {
+            "id": comment_id,
+            "ticketId": ticket["id"],
+            "body": body.body,
+            "visibility": body.visibility.value,
+            "channel": "api",
+            "direction": None,
+            "author": author,
+            "attachments": [attachments_dal.public(found[f"attachment:{a}"]) for a in body.attachmentIds],
+            "createdAt": at,
+        }
+        extra = _outbound(tenant_id, ticket, found["tenant"], comment, new)
+        comment["ticket"] = Ticket.model_validate(new).model_dump(mode="json")  # for the comment.created event
+        extra.append(dal.put_op(tenant_id, comment))
+        extra += [attachments_dal.claim_op(tenant_id, a, ticket["id"], comment_id) for a in body.attachmentIds]
+        try:
+            tickets_dal.replace(tenant_id, ticket, new, caller.actor, extra=extra)
+        except tickets_dal.VersionConflict:
+            continue  # the ticket changed meanwhile: read it again
+        return public_comment(comment)
+    raise PreconditionFailed("the ticket is being changed concurrently; retry")
+
+
+def list_comments(tenant_id: str, ticket_id: str, q: CommentListQuery) -> dict[str, Any]:
+    """Oldest first. The total of an unfiltered list is the ticket's own commentCount (kept in the same writes)."""
+    ticket = tickets_dal.get(tenant_id, ticket_id) if ids.is_ulid(ticket_id) else None
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    prefix = keys.comments_prefix(ticket_id)
+    plan = QueryPlan(None, keys.tenant_pk(tenant_id), prefix, prefix + "~", forward=True)
+    wanted = q.visibility.value if q.visibility else None
+    predicate = (lambda c: c["visibility"] == wanted) if wanted else None
+    result = paging.page(tenant_id, plan, q, predicate=predicate)
+    result["data"] = [public_comment(c) for c in result["data"]]
+    if wanted is None:
+        result["total"] = int(ticket.get("commentCount") or 0)
+    else:
+        result["total"] = paging.count(plan, predicate, ["PK", "SK", "visibility"])
+    return result
+
+
+def redact_comment(tenant_id: str, ticket_id: str, comment_id: str) -> dict[str, Any]:
+    """The body becomes `[redacted]` and the comment's attachments are deleted, file and record."""
+    current = dal.get(tenant_id, ticket_id, comment_id) if ids.is_ulid(ticket_id) and ids.is_ulid(comment_id) else None
+    if current is None:
+        raise NotFound(f"no comment {comment_id} on ticket {ticket_id}")
+    for attachment in current.get("attachments") or []:
+        if settings().attachments_bucket:
+            client("s3").delete_object(
+                Bucket=settings().attachments_bucket, Key=keys.attachment_object(tenant_id, attachment["id"])
+            )
+        attachments_dal.delete(tenant_id, attachment["id"])
+    redacted = dal.redact(tenant_id, ticket_id, comment_id, REDACTED, iso(now()))
+    if redacted is None:
+        raise NotFound(f"no comment {comment_id} on ticket {ticket_id}")
+    return public_comment(redacted)
