@@ -176,15 +176,20 @@ def has_code(fn: template.Function) -> bool:
 def create_resources(
     table_name: str, parameters: dict[str, str], secret_values: dict[str, str] | None = None
 ) -> tuple[dict[str, template.CreatedQueue], dict[str, str]]:
-    """The template's table and queues in the AWS at hand (moto), and the refs that resolve every function's
-    environment. Also verifies the assignment emails' sender, since SES (and moto) only sends from one."""
+    """The template's table, queues and buckets in the AWS at hand (moto), and the refs that resolve every
+    function's environment. Also verifies the emails' sender, since SES (and moto) only sends from one."""
     import boto3
 
     ddb = boto3.client("dynamodb")
     template.create_table(ddb, table_name)
     queues = template.create_queues(boto3.client("sqs"))
+    buckets = template.create_buckets(boto3.client("s3"), queues)
     refs = template.build_refs(
-        table=template.table_refs(ddb, table_name), queues=queues, parameters=parameters, secrets=secret_values
+        table=template.table_refs(ddb, table_name),
+        queues=queues,
+        parameters=parameters,
+        secrets=secret_values,
+        buckets=buckets,
     )
     sender = {**template.parameter_defaults(), **parameters}.get("SenderEmail")
     if sender:

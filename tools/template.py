@@ -349,6 +349,66 @@ def create_queues(client: Any, *, prefix: str = "") -> dict[str, CreatedQueue]:
     return created
 
 
+@dataclass(frozen=True)
+class BucketNotification:
+    """One QueueConfiguration of a bucket's NotificationConfiguration: S3 events to an SQS queue."""
+
+    queue: str  # logical id of the queue
+    events: tuple[str, ...]
+    prefix: str | None = None
+    suffix: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An AWS::S3::Bucket resource, with what the local stack must reproduce of it (its queue notifications)."""
+
+    name: str  # logical id
+    notifications: tuple[BucketNotification, ...] = ()
+
+
+def buckets() -> dict[str, Bucket]:
+    out = {}
+    for name, res in resources("AWS::S3::Bucket").items():
+        props = res.get("Properties") or {}
+        notes = []
+        for conf in (props.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []:
+            rules = {
+                r["Name"].lower(): r["Value"] for r in ((conf.get("Filter") or {}).get("S3Key") or {}).get("Rules", [])
+            }
+            queue = getatt_target(conf["Queue"])
+            if queue is None:
+                raise ValueError(f"{name}: a queue notification must point at a queue of the template (!GetAtt Q.Arn)")
+            notes.append(BucketNotification(queue, (conf["Event"],), rules.get("prefix"), rules.get("suffix")))
+        out[name] = Bucket(name, tuple(notes))
+    return out
+
+
+def create_buckets(client: Any, queues: dict[str, CreatedQueue], *, prefix: str = "tickets-local-") -> dict[str, str]:
+    """Create every AWS::S3::Bucket (`client` is an s3 client) with its queue notifications; logical id -> name.
+
+    Names are lowercase `prefix + logical id`, as CloudFormation makes a physical name. The notifications are
+    S3's own (moto delivers them to the queue, as S3 does), so the consumers see real S3 event messages.
+    """
+    created = {}
+    for bucket in buckets().values():
+        name = (prefix + bucket.name).lower()
+        client.create_bucket(Bucket=name)
+        configs = []
+        for note in bucket.notifications:
+            conf: dict[str, Any] = {"QueueArn": queues[note.queue].arn, "Events": list(note.events)}
+            rules = [{"Name": k, "Value": v} for k, v in (("prefix", note.prefix), ("suffix", note.suffix)) if v]
+            if rules:
+                conf["Filter"] = {"Key": {"FilterRules": rules}}
+            configs.append(conf)
+        if configs:
+            client.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": configs}
+            )
+        created[bucket.name] = name
+    return created
+
+
 def table_refs(client: Any, table_name: str, logical_id: str = "Table") -> dict[str, str]:
     """Ref / GetAtt values of a created table: name, Arn and StreamArn (if it has a stream)."""
     desc = client.describe_table(TableName=table_name)["Table"]
@@ -374,6 +434,7 @@ def build_refs(
     queues: dict[str, CreatedQueue] | None = None,
     parameters: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
+    buckets: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Everything Ref / GetAtt can point at locally, for resolve_env / apply_env / the event sources.
 
@@ -390,6 +451,9 @@ def build_refs(
         refs[f"{name}.Arn"] = q.arn
         refs[f"{name}.QueueName"] = q.url.rsplit("/", 1)[-1]
         refs[f"{name}.QueueUrl"] = q.url
+    for name, bucket_name in (buckets or {}).items():  # `buckets` is create_buckets(...): a Ref is the name
+        refs[name] = bucket_name
+        refs[f"{name}.Arn"] = f"arn:aws:s3:::{bucket_name}"
     return refs
 
 
