@@ -20,10 +20,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from tools import iam
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
@@ -52,6 +54,7 @@ class StackInfo:
     api_key: str  # the demo tenant's key (every scope)
     startup_seconds: float
     log_dir: Path  # the stack's stdout and stderr files, while it runs
+    iam_denials: list[str] = field(default_factory=list)  # calls its policies refused (tools/iam.py), once stopped
 
     def request(
         self,
@@ -118,6 +121,8 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
     env.update(extra_env or {})
     env.pop("AWS_ENDPOINT_URL", None)
     with tempfile.TemporaryDirectory() as tmp:
+        usage = Path(tmp) / "iam.json"
+        env[iam.USAGE_FILE_ENV] = str(usage)
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
         with out.open("wb") as fout, err.open("wb") as ferr:
             started = time.monotonic()
@@ -132,7 +137,8 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                 aws = re.search(r"^AWS_ENDPOINT_URL=(\S+)$", banner, re.M)
                 table = re.search(r"^TABLE_NAME=(\S+)$", banner, re.M)
                 assert api_key and base and aws and table, banner
-                yield StackInfo(base.group(1), aws.group(1), table.group(1), api_key.group(1), elapsed, Path(tmp))
+                info = StackInfo(base.group(1), aws.group(1), table.group(1), api_key.group(1), elapsed, Path(tmp))
+                yield info
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -140,6 +146,10 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        if usage.exists():  # the stack's IAM checks join this process's (the test run's report)
+            checked = json.loads(usage.read_text())
+            iam.recorder.merge(checked)
+            info.iam_denials[:] = checked.get("denials") or []
 
 
 def _reset_caches() -> None:
