@@ -163,3 +163,20 @@ def test_given_a_stream_consumer_without_send_message_on_its_on_failure_queue_th
         runner.run_until_idle(timeout=10, quiet=0.2)
 
     _denied(("RecordTicketHistoryFunction", "sqs:SendMessage", queues["StreamFailureDLQ"].arn))
+
+
+# ---------------------------------------------------------------- paths only one grant serves, which no other test took
+
+
+def test_given_a_patch_that_sets_an_existing_parent_then_the_child_names_it(aws, tenant):
+    """UpdateTicketFunction's dynamodb:ConditionCheckItem: the transaction checks that the new parent still exists."""
+    parent, child = _ticket(tenant.key, subject="parent"), _ticket(tenant.key, subject="child")
+
+    r = call("PATCH", f"/v1/tickets/{child['id']}", key=tenant.key, body={"parentId": parent["id"]})
+
+    assert r.status == 200 and r.json["parentId"] == parent["id"], r.body
+    assert call("GET", f"/v1/tickets/{child['id']}", key=tenant.key).json["parentId"] == parent["id"]
+    gone = "01J0000000000000000000000Z"
+    refused = call("PATCH", f"/v1/tickets/{child['id']}", key=tenant.key, body={"parentId": gone})
+    assert refused.status == 400 and refused.json["code"] == "INVALID_PARENT", refused.body
+    assert call("GET", f"/v1/tickets/{child['id']}", key=tenant.key).json["parentId"] == parent["id"]
