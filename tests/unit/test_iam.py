@@ -191,13 +191,24 @@ def test_given_usage_then_unused_actions_and_resources_are_listed_and_the_on_fai
     assert not any(f not in used for f, _, _ in unused)
 
 
-def test_given_a_snapshot_then_the_summary_counts_functions_and_pairs_and_names_what_never_ran():
+def test_given_a_partial_run_then_the_summary_counts_and_leaves_the_grant_report_to_a_whole_run():
     lines = iam.summary({"calls": 3, "used": {"GetTicketFunction": {"dynamodb:GetItem": [[0, 0]]}}})
     assert lines[0] == (
         "IAM: 3 AWS calls of 1 functions checked against their template.yaml policies, "
         "1 distinct (function, action) pairs"
     )
-    assert "ListTicketsFunction" in lines[1] and "GetTicketFunction" not in lines[1]
+    assert lines[1:] == [
+        f"  {len(template.functions()) - 1} functions did not run; the grants no call used are listed after a whole run"
+    ]
+
+
+def test_given_a_whole_run_then_the_summary_lists_unused_grants_and_why_some_are_kept():
+    used = {name: {"dynamodb:GetItem": [[0, 0]]} for name in template.functions()}
+    lines = iam.summary({"calls": 45, "used": used})
+    assert any(line.startswith("  grants no call used (") for line in lines)
+    assert "    ListTicketsFunction: action dynamodb:Query (statement 0) was never used" in lines
+    kept = "    FanoutWebhooksFunction: action sqs:SendMessage (statement 1) was never used; kept: Lambda sends"
+    assert any(line.startswith(kept) for line in lines)
 
 
 def test_given_two_snapshots_then_merging_unions_the_grants_but_not_the_denials():
