@@ -26,7 +26,7 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-from tools import localmail, motolock, template
+from tools import iam, localmail, motolock, template
 from tools.events import FakeContext, http_event
 
 TABLE = os.environ["TABLE_NAME"]
@@ -36,6 +36,7 @@ os.environ["CURSOR_SIGNING_KEY"] = template.resolve_env(template.functions()["Li
 ]
 motolock.install()
 localmail.install()
+iam.install()  # every handler's AWS calls are checked against its function's template policy (tools/iam.py)
 
 
 def reset_caches() -> None:
@@ -61,6 +62,48 @@ def aws() -> Iterator[Any]:
         )
         yield client
     reset_caches()
+
+
+@pytest.fixture(autouse=True)
+def iam_denials() -> Iterator[None]:
+    """Fail the test when a function made an AWS call its template policy does not allow, even if the app turned
+    the AccessDeniedException into a 500 or a failed record. A test that expects denials takes them itself."""
+    iam.recorder.take_denials()
+    yield
+    if denied := iam.recorder.take_denials():
+        pytest.fail("\n".join(d.message() for d in denied), pytrace=False)
+
+
+@pytest.fixture
+def edited_template(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A copy of template.yaml for this test to change: tools.template, and so the IAM check, read it instead."""
+    import copy
+
+    doc = copy.deepcopy(template.load())
+    monkeypatch.setattr(template, "load", lambda: doc)
+    iam.reset()
+    yield doc
+    monkeypatch.undo()
+    iam.reset()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: its usage goes to the controller
+        workeroutput["iam"] = iam.recorder.snapshot()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    iam.recorder.merge((getattr(node, "workeroutput", None) or {}).get("iam") or {})
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    snapshot = iam.recorder.snapshot()
+    if snapshot["used"]:
+        terminalreporter.write_sep("-", "IAM: template policies checked on every AWS call (tools/iam.py)")
+        for line in iam.summary(snapshot):
+            terminalreporter.write_line(line)
 
 
 @dataclass

@@ -20,10 +20,12 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from tools import iam
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 30.0
@@ -53,6 +55,7 @@ class StackInfo:
     startup_seconds: float
     log_dir: Path  # the stack's stdout and stderr files, while it runs
     state_file: Path | None = None  # where it tells `make invoke` about itself (DEV_STATE_FILE)
+    iam_denials: list[str] = field(default_factory=list)  # calls its policies refused (tools/iam.py), once stopped
 
     def request(
         self,
@@ -119,6 +122,8 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
     env.update(extra_env or {})
     env.pop("AWS_ENDPOINT_URL", None)
     with tempfile.TemporaryDirectory() as tmp:
+        usage = Path(tmp) / "iam.json"
+        env[iam.USAGE_FILE_ENV] = str(usage)
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
         # Its own state file, never the developer's .devstack.json (which would point make invoke here).
         env.setdefault("DEV_STATE_FILE", str(Path(tmp) / "devstack.json"))
@@ -135,7 +140,7 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                 aws = re.search(r"^AWS_ENDPOINT_URL=(\S+)$", banner, re.M)
                 table = re.search(r"^TABLE_NAME=(\S+)$", banner, re.M)
                 assert api_key and base and aws and table, banner
-                yield StackInfo(
+                info = StackInfo(
                     base.group(1),
                     aws.group(1),
                     table.group(1),
@@ -144,6 +149,7 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                     Path(tmp),
                     state_file=Path(env["DEV_STATE_FILE"]),
                 )
+                yield info
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -151,6 +157,10 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        if usage.exists():  # the stack's IAM checks join this process's (the test run's report)
+            checked = json.loads(usage.read_text())
+            iam.recorder.merge(checked)
+            info.iam_denials[:] = checked.get("denials") or []
 
 
 def _reset_caches() -> None:

@@ -11,7 +11,9 @@ Lambda semantics that matter for correctness are kept:
   requests to the same function get more containers, as Lambda scales out;
 - environment variables are process-global here, so a handler only runs while the environment it was
   configured with is in place (see EnvGate);
-- DynamoDB operations are atomic per request, as in AWS (moto itself is not thread-safe, see tools/motolock.py).
+- DynamoDB operations are atomic per request, as in AWS (moto itself is not thread-safe, see tools/motolock.py);
+- a function's AWS calls are checked against its template policy (tools/iam.py): a call its role would not
+  allow fails with AccessDeniedException, as on AWS, and is printed on stderr.
 
 The template's SQS queues are created too (tools.template.create_queues), every function's environment is
 resolved against the created resources and the parameters (template defaults, then DEV_PARAMETERS, then
@@ -42,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tools import localmail, motolock, sample_events, template
+from tools import iam, localmail, motolock, sample_events, template
 from tools.events import FakeContext, http_event
 from tools.eventsources import EventSources, print_log
 
@@ -338,6 +340,7 @@ class LocalStack:
         self._moto.start()
         motolock.install()
         localmail.install()  # keep both parts of every email for GET /_local/emails
+        iam.install(on_denial=lambda denial: print(denial.message(), file=sys.stderr, flush=True))
         self.aws_port = self._moto.get_host_and_port()[1]
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
         # What tools.admin (and anything else run from this process) uses.
@@ -680,6 +683,9 @@ def main() -> int:
         stack.stop()
     finally:
         remove_state(state)
+    if usage := os.environ.get(iam.USAGE_FILE_ENV):  # tools.devproc: what was checked, for the test run's report
+        with open(usage, "w") as fh:
+            json.dump(iam.recorder.snapshot(), fh)
     return 0
 
 

@@ -51,7 +51,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tools import template
+from tools import iam, template
 
 Invoke = Callable[[template.Function, dict[str, Any]], Any]
 
@@ -445,7 +445,8 @@ class _StreamConsumer:
             },
             "records": records,  # local extension: Lambda leaves reading them from the stream to you
         }
-        self.runner.clients.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(body))
+        with iam.running(self.fn.name):  # Lambda sends it with the function's role: its policy must allow it
+            self.runner.clients.sqs.send_message(QueueUrl=self.on_failure_url, MessageBody=json.dumps(body))
         self.runner.say(f"{self.label}: {condition}, {len(records)} records sent to {self.source.on_failure}")
 
 

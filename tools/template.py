@@ -165,7 +165,13 @@ def ensure_shared_layer_on_path() -> None:
 
 
 def load_handler(fn: Function) -> Any:
-    """Import a function's module the way Lambda would (layers on sys.path), under a unique name."""
+    """Import a function's module the way Lambda would (layers on sys.path), under a unique name.
+
+    The handler returned runs as `fn` (tools.iam.running): with tools.iam installed, as in tests and make dev,
+    its AWS calls are checked against fn's template policy, as its role would check them.
+    """
+    from tools import iam
+
     ensure_shared_layer_on_path()
     module_file, attr = fn.handler.rsplit(".", 1)
     with _IMPORT_LOCK:  # concurrent first requests must not see a half-imported module
@@ -176,7 +182,7 @@ def load_handler(fn: Function) -> Any:
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
             sys.modules[fn.module_name] = mod
-    return getattr(mod, attr)
+    return iam.as_function(fn.name, getattr(mod, attr))
 
 
 def apply_env(fn: Function, refs: dict[str, str]) -> None:

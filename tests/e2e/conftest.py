@@ -31,9 +31,13 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     get slower as a table grows) and lets xdist spread the modules over workers. A module can set
     `DEVSTACK_ENV = {...}` to add environment variables (e.g. DEV_WEBHOOK_RETRY_SCHEDULE, which devstack maps
     to a template parameter, or WEBHOOK_TIMEOUT_SECONDS, which the in-process handlers read).
+    The stack checks every function's AWS calls against its template policy (tools/iam.py): a call it refused
+    fails the module here, whatever the tests made of the 500 it caused.
     """
     with running_stack(getattr(request.module, "DEVSTACK_ENV", {})) as info:
         yield info
+    if info.iam_denials:
+        pytest.fail("the stack refused AWS calls:\n" + "\n".join(info.iam_denials), pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ never lost (a conflict re-reads that one ticket and applies the change again).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -81,7 +82,10 @@ def _run(
         return {"id": ticket_id, "status": 200}
 
     with ThreadPoolExecutor(min(WORKERS, len(distinct))) as pool:
-        results = list(pool.map(outcome, distinct))
+        # A pool thread does not inherit the invocation's contextvars (Powertools' thread-safe log keys, the
+        # local IAM check's function): each ticket runs in a copy of them.
+        futures = [pool.submit(contextvars.copy_context().run, outcome, i) for i in distinct]
+        results = [f.result() for f in futures]
     ok = sum(1 for r in results if r["status"] == 200)
     metrics.count(metrics.THROTTLES, sum(1 for r in results if r["status"] == 503), source="api")
     return {"results": results, "succeeded": ok, "failed": len(results) - ok, "changed": changed}
