@@ -13,7 +13,7 @@ from tools.devproc import StackInfo
 
 pytestmark = pytest.mark.browser
 
-LIST_TICKETS = "#operations-tickets-list_tickets_v1_tickets_get"  # Swagger UI's id: tag + operationId
+LIST_TICKETS = "#operations-tickets-listTickets"  # Swagger UI's id: tag + operationId
 # Set SCREENSHOT_DIR=/some/dir to keep what the browser showed.
 SCREENSHOT_DIR = os.environ.get("SCREENSHOT_DIR")
 

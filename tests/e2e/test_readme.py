@@ -126,6 +126,10 @@ def test_given_make_dev_when_the_curl_session_and_the_intake_example_run_as_writ
     assert resolved["status"] == "resolved" and resolved["resolvedAt"]
     assert "}204\n" in done.stdout, done.stdout  # the PATCH's body, then the DELETE's -w '%{http_code}\n'
     assert stack.request("GET", f"/v1/tickets/{created['id']}", key=stack.api_key).status == 404
+    (me,) = [v for v in printed if set(v) == {"tenant", "key", "agent"}]
+    assert me["tenant"]["ticketPrefix"] == "DEMO" and me["agent"] is None and "keys:manage" in me["key"]["scopes"]
+    (usage,) = [v for v in printed if "ticketsCreated" in v]
+    assert usage["ticketsCreated"] >= len(before) + 1 and usage["remaining"] is None  # the demo has no quota
     (from_event,) = [v for v in printed if v.get("dedupeKey") == "payment-failed:ord_98431"]
     assert from_event["status"] == "open" and from_event["channel"] == "api"
     assert from_event["assignee"]["name"] == "Grace Hopper" and from_event["customer"]["externalId"] == "cus_1042"

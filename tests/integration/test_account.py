@@ -18,7 +18,7 @@ def test_given_any_key_when_asking_who_it_is_then_tenant_key_and_no_secret(aws):
     assert resp.status == 200, resp.body
     me = resp.json
     assert me["tenant"] == {"id": t.tenant_id, "name": "ME Corp", "ticketPrefix": "ME", "inboundEmail": None}
-    assert set(me["key"]) == {"id", "name", "scopes"} and me["key"]["scopes"] == ["customers:read"]
+    assert set(me["key"]) == {"id", "name", "scopes", "agentId"} and me["key"]["scopes"] == ["customers:read"]
     assert me["key"]["id"].startswith("key_") and me["agent"] is None
     assert t.key not in resp.body and hashlib.sha256(t.key.encode()).hexdigest() not in resp.body
 
@@ -26,7 +26,7 @@ def test_given_any_key_when_asking_who_it_is_then_tenant_key_and_no_secret(aws):
 def test_given_a_named_key_then_me_shows_its_name(tenant):
     made = call("POST", "/v1/api-keys", key=tenant.key, body={"scopes": ["tickets:read"], "name": "CI robot"}).json
     assert call("GET", "/v1/me", key=made["key"]).json["key"] == {
-        "id": made["id"], "name": "CI robot", "scopes": ["tickets:read"],
+        "id": made["id"], "name": "CI robot", "scopes": ["tickets:read"], "agentId": None,
     }  # fmt: skip
 
 

@@ -323,7 +323,9 @@ def stamp_deletion(tenant_id: str, ticket_id: str, at: str) -> dict[str, Any] | 
         resp = ddb().update_item(
             TableName=table(),
             Key=serialize(keys.ticket(tenant_id, ticket_id)),
-            UpdateExpression="SET deletedAt = :at REMOVE statusChanged, assigneeChanged",
+            # Only the stamp: unstamp_deletion must be able to restore the item exactly if the delete fails. The
+            # stream filters may still pass this MODIFY (its markers are the last write's); it makes no event.
+            UpdateExpression="SET deletedAt = :at",
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeValues={":at": value(at)},
             ReturnValues="ALL_NEW",
@@ -333,6 +335,21 @@ def stamp_deletion(tenant_id: str, ticket_id: str, at: str) -> dict[str, Any] | 
             return None
         raise
     return from_item(resp["Attributes"])
+
+
+def unstamp_deletion(tenant_id: str, ticket_id: str, at: str) -> None:
+    """Take a deletion stamp off again (the delete did not happen); a later stamp is left alone."""
+    try:
+        ddb().update_item(
+            TableName=table(),
+            Key=serialize(keys.ticket(tenant_id, ticket_id)),
+            UpdateExpression="REMOVE deletedAt",
+            ConditionExpression="deletedAt = :at",
+            ExpressionAttributeValues={":at": value(at)},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
 
 
 def delete(tenant_id: str, old: dict[str, Any]) -> None:

@@ -32,7 +32,7 @@ from tickets.errors import (
     ValidationFailed,
 )
 from tickets.logic import paging
-from tickets.logic.tickets import WRITE_RETRIES, apply_changes, load, shape, stamp_for_deletion
+from tickets.logic.tickets import WRITE_RETRIES, apply_changes, delete_stamped, load, shape, stamp_for_deletion
 from tickets.models.bulk import Batch
 from tickets.models.tickets import UNFINISHED, Status
 
@@ -126,7 +126,7 @@ def delete(tenant_id: str, ticket_ids: list[str]) -> dict[str, Any]:
             if ticket is None:
                 raise NotFound(f"no ticket {ticket_id}")
             try:
-                dal.delete(tenant_id, ticket)
+                delete_stamped(tenant_id, ticket)
                 return True
             except dal.VersionConflict:
                 continue

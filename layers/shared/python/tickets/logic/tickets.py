@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -340,13 +341,24 @@ def stamp_for_deletion(tenant_id: str, ticket_id: str) -> dict[str, Any] | None:
     return shape(found) if found else None
 
 
+def delete_stamped(tenant_id: str, old: dict[str, Any]) -> None:
+    """Delete a ticket that stamp_for_deletion returned; if it is not deleted, its stamp comes off again, so a
+    refused or throttled delete leaves the ticket as it was (raises what dal.delete raises)."""
+    try:
+        dal.delete(tenant_id, old)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the stamp is invisible: a failure to remove it must not mask why
+            dal.unstamp_deletion(tenant_id, old["id"], old["deletedAt"])
+        raise
+
+
 def delete_ticket(tenant_id: str, ticket_id: str) -> None:
     for _ in range(WRITE_RETRIES):
         old = stamp_for_deletion(tenant_id, ticket_id)
         if old is None:
             raise NotFound(f"no ticket {ticket_id}")
         try:
-            dal.delete(tenant_id, old)
+            delete_stamped(tenant_id, old)
         except dal.VersionConflict:
             continue
         return
