@@ -126,6 +126,20 @@ def condition_failed_reasons(exc: Exception) -> list[str]:
     return [r.get("Code", "") if r.get("Code") != "None" else "" for r in reasons]
 
 
+def update_or_none(key: dict[str, str], **update: Any) -> dict[str, Any] | None:
+    """A conditional UpdateItem (`update`: UpdateExpression, ConditionExpression, names, values) that returns the
+    new item, or None when its condition fails (the item is missing, or not in the state the condition wants)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        resp = ddb().update_item(TableName=table(), Key=serialize(key), ReturnValues="ALL_NEW", **update)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    return strip_keys(deserialize(resp["Attributes"]))
+
+
 def update_existing(
     key: dict[str, str], fields: dict[str, Any], remove: tuple[str, ...] = (), *, missing: str
 ) -> dict[str, Any]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from tickets.dal import keys
-from tickets.dal.client import ddb, deserialize, serialize, strip_keys, table, value
+from tickets.dal.client import ddb, deserialize, serialize, strip_keys, table, update_or_none, value
 from tickets.dal.tickets import TxnItem
 from tickets.errors import Conflict
 
@@ -63,20 +61,12 @@ def get(tenant_id: str, ticket_id: str, comment_id: str) -> dict[str, Any] | Non
 
 def redact(tenant_id: str, ticket_id: str, comment_id: str, body: str, at: str) -> dict[str, Any] | None:
     """Replace the body, drop the attachment list; None if there is no such comment. Redacting twice is a no-op."""
-    try:
-        resp = ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.comment(tenant_id, ticket_id, comment_id)),
-            UpdateExpression="SET body = :body, attachments = :none, redactedAt = if_not_exists(redactedAt, :at)",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues={":body": value(body), ":none": value([]), ":at": value(at)},
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-    return strip_keys(deserialize(resp["Attributes"]))
+    return update_or_none(
+        keys.comment(tenant_id, ticket_id, comment_id),
+        UpdateExpression="SET body = :body, attachments = :none, redactedAt = if_not_exists(redactedAt, :at)",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues={":body": value(body), ":none": value([]), ":at": value(at)},
+    )
 
 
 def find_by_message_id(tenant_id: str, message_id: str) -> dict[str, Any] | None:

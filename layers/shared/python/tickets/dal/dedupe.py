@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickets.dal import keys
-from tickets.dal.client import ddb, deserialize, serialize, strip_keys, table, value
+from tickets.dal.client import ddb, deserialize, serialize, table, update_or_none, value
 
 
 def get(tenant_id: str, dedupe_key: str) -> dict[str, Any] | None:
@@ -57,28 +57,20 @@ def release(tenant_id: str, dedupe_key: str, token: str) -> None:
 
 def count_occurrence(tenant_id: str, ticket_id: str, dedupe_key: str, at: str) -> dict[str, Any] | None:
     """One more occurrence on the ticket, if it is still unfinished and still carries this dedupeKey."""
-    try:
-        resp = ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.ticket(tenant_id, ticket_id)),
-            UpdateExpression=(
-                "ADD occurrences :one SET #v = #v + :one, updatedAt = :at, GSI4SK = :g"
-                " REMOVE statusChanged, assigneeChanged, updatedBy"
-            ),
-            ConditionExpression="attribute_exists(PK) AND dedupeKey = :k AND NOT (#s IN (:resolved, :closed))",
-            ExpressionAttributeNames={"#v": "version", "#s": "status"},
-            ExpressionAttributeValues={
-                ":one": value(1),
-                ":at": value(at),
-                ":g": value(f"{at}#{ticket_id}"),
-                ":k": value(dedupe_key),
-                ":resolved": value("resolved"),
-                ":closed": value("closed"),
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-    return strip_keys(deserialize(resp["Attributes"]))
+    return update_or_none(
+        keys.ticket(tenant_id, ticket_id),
+        UpdateExpression=(
+            "ADD occurrences :one SET #v = #v + :one, updatedAt = :at, GSI4SK = :g"
+            " REMOVE statusChanged, assigneeChanged, updatedBy"
+        ),
+        ConditionExpression="attribute_exists(PK) AND dedupeKey = :k AND NOT (#s IN (:resolved, :closed))",
+        ExpressionAttributeNames={"#v": "version", "#s": "status"},
+        ExpressionAttributeValues={
+            ":one": value(1),
+            ":at": value(at),
+            ":g": value(f"{at}#{ticket_id}"),
+            ":k": value(dedupe_key),
+            ":resolved": value("resolved"),
+            ":closed": value("closed"),
+        },
+    )

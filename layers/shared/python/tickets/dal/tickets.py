@@ -17,6 +17,7 @@ from tickets.dal.client import (
     strip_keys,
     table,
     transact_write,
+    update_or_none,
     value,
 )
 from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
@@ -319,22 +320,14 @@ def stamp_deletion(tenant_id: str, ticket_id: str, at: str) -> dict[str, Any] | 
     `ticket.deleted` event takes its time from this stamp: it then sorts after every earlier event of the
     ticket. The stamp is no visible change (no version, no event) and replaces the read a delete needs anyway.
     """
-    try:
-        resp = ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.ticket(tenant_id, ticket_id)),
-            # Only the stamp: unstamp_deletion must be able to restore the item exactly if the delete fails. The
-            # stream filters may still pass this MODIFY (its markers are the last write's); it makes no event.
-            UpdateExpression="SET deletedAt = :at",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues={":at": value(at)},
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-    return from_item(resp["Attributes"])
+    return update_or_none(
+        keys.ticket(tenant_id, ticket_id),
+        # Only the stamp: unstamp_deletion must be able to restore the item exactly if the delete fails. The
+        # stream filters may still pass this MODIFY (its markers are the last write's); it makes no event.
+        UpdateExpression="SET deletedAt = :at",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues={":at": value(at)},
+    )
 
 
 def unstamp_deletion(tenant_id: str, ticket_id: str, at: str) -> None:

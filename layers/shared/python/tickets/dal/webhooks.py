@@ -17,6 +17,7 @@ from tickets.dal.client import (
     table,
     transact_write,
     update_existing,
+    update_or_none,
     value,
 )
 from tickets.errors import NotFound
@@ -81,20 +82,12 @@ def delete(tenant_id: str, webhook_id: str) -> None:
 
 def note_failure(tenant_id: str, webhook_id: str, at: str) -> dict[str, Any] | None:
     """Remember when the current run of failures began (kept on later failures); the subscription after."""
-    try:
-        resp = ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.webhook(tenant_id, webhook_id)),
-            UpdateExpression="SET failingSince = if_not_exists(failingSince, :at)",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues={":at": value(at)},
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
-    return strip_keys(deserialize(resp["Attributes"]))
+    return update_or_none(
+        keys.webhook(tenant_id, webhook_id),
+        UpdateExpression="SET failingSince = if_not_exists(failingSince, :at)",
+        ConditionExpression="attribute_exists(PK)",
+        ExpressionAttributeValues={":at": value(at)},
+    )
 
 
 def note_success(tenant_id: str, webhook_id: str) -> None:
