@@ -58,6 +58,8 @@ DEV_PARAMETERS = {
     "AllowPrivateWebhookTargets": "true",  # webhooks to a receiver on 127.0.0.1
     "WebhookRetrySchedule": "1,1,1,1,1,1,1",  # retries a second apart instead of minutes to hours
     "WebhookDisableAfterSeconds": "432000",
+    # Replies carry Reply-To: reply+<token>@inbound.localhost (a reserved name: nothing is ever delivered there).
+    "InboundEmailDomain": "inbound.localhost",
 }
 
 
@@ -513,7 +515,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         elif self.command == "GET" and path in ("/openapi.json", "/docs", "/"):
             result = self._static(path)
         elif self.command == "GET" and path == "/_local/emails":
-            # What moto's SES has sent (assignment emails), newest first.
+            # What moto's SES has sent (assignment emails, replies with all their headers), newest first.
             emails = json.dumps(localmail.sent_emails())
             result = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": emails}
         else:

@@ -39,6 +39,7 @@ SAMPLE_CUSTOMER_ID = "01KQ219W80DEM0CVSTMER00000"  # externalId crm-4711
 SAMPLE_AGENT_ID = "01KQ219W80DEM0AGENT0000000"
 SAMPLE_TAG_ID = "01KQ219W80DEM0TAG000000000"
 SAMPLE_WEBHOOK_ID = "01KQ219W80DEM0WEBH00K00000"
+SAMPLE_COMMENT_ID = "01KQ219W80DEM0C0MMENT00000"  # a public reply on DEMO-1 (the reply consumer's sample only)
 SAMPLE_OLD_KEY_ID = "key_01KQ219W80DEM0KEY000000000"  # a second key of the demo tenant, for the revoke sample
 UNKNOWN_ID = "01KQ219W80DEM0N0NE00000000"  # well-formed, and never seeded
 SAMPLE_REFERENCE = "DEMO-1"
@@ -263,6 +264,39 @@ def sample_ticket_item(**changes: Any) -> dict[str, Any]:
     }
 
 
+def sample_reply_item() -> dict[str, Any]:
+    """The first public reply to DEMO-1 (by the sample key) as a table item, with the email fields its write
+    stored, as make dev (InboundEmailDomain inbound.localhost) and the default SenderEmail make them."""
+    template.ensure_shared_layer_on_path()
+    from tickets.dal import keys
+    from tickets.models.tickets import Ticket
+
+    after = {**_SAMPLE_TICKET, "status": "open", "version": 2, "commentCount": 1, "lastCommentAt": _AT,
+             "firstRespondedAt": _AT}  # fmt: skip
+    message_id = f"<{SAMPLE_COMMENT_ID.lower()}.{SAMPLE_REFERENCE.lower()}@inbound.localhost>"
+    return {
+        **keys.comment(DEMO_TENANT_ID, SAMPLE_TICKET_ID, SAMPLE_COMMENT_ID),
+        "type": "comment",
+        "tenantId": DEMO_TENANT_ID,
+        "id": SAMPLE_COMMENT_ID,
+        "ticketId": SAMPLE_TICKET_ID,
+        "body": "Hi Ada,\n\nthe April invoice is on your account page again: <b>Billing</b> → Invoices.\n\nGrace",
+        "visibility": "public",
+        "channel": "api",
+        "direction": "outbound",
+        "author": {"type": "api", "id": "key_sample", "name": None, "email": None},
+        "attachments": [],
+        "createdAt": _AT,
+        "from": "tickets@example.com",
+        "fromName": "Demo",
+        "to": ["ada@example.com"],
+        "messageId": message_id,
+        "replyTo": "reply+demoreplytokenaaaaaaaaaa@inbound.localhost",
+        "subject": f"Re: [{SAMPLE_REFERENCE}] {_SAMPLE_TICKET['subject']}",
+        "ticket": Ticket.model_validate(after).model_dump(mode="json"),
+    }
+
+
 def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | None, seq: str) -> dict[str, Any]:
     from tickets.dal.client import serialize
 
@@ -314,6 +348,8 @@ def _consumer_event(folder: str) -> dict[str, Any]:
     if folder == "send_assignment_email":
         # DEMO-1 assigned to the demo agent (a snapshot only: the consumer reads no agent item).
         return {"Records": [_stream_record("MODIFY", sample_ticket_item(**_ASSIGNED), ticket, "300")]}
+    if folder == "send_reply_emails":
+        return {"Records": [_stream_record("INSERT", sample_reply_item(), None, "400")]}
     if folder == "publish_status_events":
         return {"Records": [_stream_record("MODIFY", resolved, ticket, "200")]}
     return {

@@ -53,6 +53,20 @@ def test_the_templates_comment_insert_filter(function: str) -> None:
     assert not match_pattern(pattern, _record("INSERT", "CUSTOMER#01J"))
 
 
+def test_the_templates_outbound_reply_filter() -> None:
+    pattern = _template_pattern("SendReplyEmailsFunction")
+    reply = {"type": {"S": "comment"}, "direction": {"S": "outbound"}, "visibility": {"S": "public"}}
+    assert match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K", reply))
+    assert not match_pattern(pattern, _record("MODIFY", "COMMENT#01J#01K", reply))  # a redaction sends nothing
+    assert not match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K", {**reply, "visibility": {"S": "internal"}}))
+    assert not match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K", {**reply, "direction": {"S": "inbound"}}))
+    assert not match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K", {**reply, "direction": {"NULL": True}}))
+    no_direction = {k: v for k, v in reply.items() if k != "direction"}  # a comment to nobody: stored without it
+    assert not match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K", no_direction))
+    assert not match_pattern(pattern, _record("INSERT", "TICKET#01J", {**reply, "type": {"S": "ticket"}}))
+    assert not match_pattern(pattern, _record("INSERT", "COMMENT#01J#01K", {**reply, "type": {"S": "history"}}))
+
+
 def test_the_templates_ticket_key_filter() -> None:
     pattern, _ = _template_patterns("FanoutWebhooksFunction")
     assert pattern == {"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "TICKET#"}]}}}}

@@ -35,7 +35,9 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], object]) -> Handler:
     """A DynamoDB-stream Lambda handler that turns each record into domain events for `on_events`.
 
-    `on_events(events, batch_state)` gets a dict that lives for one invocation (e.g. a per-tenant cache).
+    `on_events(events, batch_state)` gets a dict that lives for one invocation (e.g. a per-tenant cache);
+    `batch_state["record"]` is the raw stream record the events came from, for a consumer that needs more of
+    the stored item than the public events carry.
     """
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -47,6 +49,7 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
         def record_handler(record: Any) -> None:
             events = domain_events(record.raw_event)
             if events:
+                batch_state["record"] = record.raw_event
                 on_events(events, batch_state)
 
         try:
@@ -152,9 +155,10 @@ class OncePerEvent:
         """Forget the persistence layer (it holds a client and the table name): tests change both."""
         self._wrapped = self._config = None
 
-    def __call__(self, event: DomainEvent, lambda_context: Any = None) -> Any:
+    def __call__(self, event: DomainEvent, lambda_context: Any = None, **more: Any) -> Any:
+        """`more` goes to the action as it is (not part of the idempotency key, which is the event id)."""
         if self._wrapped is None:
             self._wrapped = self._build()
         if lambda_context is not None:
             self._config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
-        return self._wrapped(event={**event.model_dump(mode="json"), "tenantId": event.tenantId})
+        return self._wrapped(event={**event.model_dump(mode="json"), "tenantId": event.tenantId}, **more)

@@ -17,9 +17,10 @@ from collections import Counter
 # What an operator alarms on (template Globals: POWERTOOLS_METRICS_NAMESPACE), and the dimension each takes.
 TICKETS_CREATED = "TicketsCreated"  # channel: api, email, web, phone, chat
 WEBHOOK_DELIVERIES = "WebhookDeliveries"  # outcome: succeeded, retry_scheduled, failed, endpoint_disabled
-EMAILS_SENT = "EmailsSent"
+EMAILS_SENT = "EmailsSent"  # assignment emails and outbound replies
+EMAILS_REJECTED = "EmailsRejected"  # replies SES refused for good (or to an address no email can go to): dropped
 THROTTLES = "Throttles"  # source: api (a 503 answer, or a bulk item's 503), consumer (a record failed by throttling)
-METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, THROTTLES)
+METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES)
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads
 _pending: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
