@@ -200,6 +200,9 @@ def seed(api_key: str | None = None) -> Demo:
         webhooks.create_webhook(DEMO_TENANT_ID, webhook)
     with _made_with_id(SAMPLE_TICKET_ID):
         tickets.create_ticket(DEMO_TENANT_ID, TicketCreate.model_validate(_SEED_TICKET))
+    from tickets import metrics
+
+    metrics.discard()  # demo data is not traffic: TicketsCreated must not count DEMO-1
     return Demo(DEMO_TENANT_ID, demo_key)
 
 

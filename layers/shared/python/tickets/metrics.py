@@ -35,6 +35,13 @@ def count(metric: str, value: int = 1, **dimensions: str) -> None:
             _pending[(metric, tuple(sorted(dimensions.items())))] += value
 
 
+def discard() -> None:
+    """Forget what was counted and not flushed: work outside any invocation (the local stack's demo data) is not
+    traffic, and must not show up in the next invocation's figures."""
+    with _lock:
+        _pending.clear()
+
+
 def flush() -> None:
     """Print what was counted since the last flush as EMF, and forget it. Never raises: a request's answer
     (a ticket already written) must not turn into an error because a metric could not be printed."""
