@@ -30,6 +30,7 @@ from tools import iam, localmail, motolock, template
 from tools.events import FakeContext, http_event
 
 TABLE = os.environ["TABLE_NAME"]
+ATTACHMENTS_BUCKET = "tickets-local-attachmentsbucket"  # AttachmentsBucket as template.create_buckets names it
 # The cursor signing key as apply_env sets it, from the start: make_tenant may build the cached settings first.
 os.environ["CURSOR_SIGNING_KEY"] = template.resolve_env(template.functions()["ListTicketsFunction"].environment, {})[
     "CURSOR_SIGNING_KEY"
@@ -107,6 +108,23 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @dataclass
+class Resources:
+    queues: dict[str, template.CreatedQueue]
+    buckets: dict[str, str]  # logical id -> bucket name
+    refs: dict[str, str]  # what every function's environment resolves against
+
+
+@pytest.fixture
+def resources(aws: Any) -> Resources:
+    """The template's queues and buckets (with the buckets' S3 -> SQS notifications) in this test's moto."""
+    queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
+    buckets = template.create_buckets(boto3.client("s3", region_name="us-east-1"), queues)
+    assert buckets["AttachmentsBucket"] == ATTACHMENTS_BUCKET
+    refs = template.build_refs(table=template.table_refs(aws, TABLE), queues=queues, buckets=buckets)
+    return Resources(queues, buckets, refs)
+
+
+@dataclass
 class ApiResponse:
     status: int
     headers: dict[str, str]
@@ -148,7 +166,7 @@ def call(
     fn, route, params = _route_for(method, path)
     if apply_env:
         before = dict(os.environ)
-        template.apply_env(fn, {"Table": TABLE, **(parameters or {})})
+        template.apply_env(fn, {"Table": TABLE, "AttachmentsBucket": ATTACHMENTS_BUCKET, **(parameters or {})})
         if os.environ != before:  # as in Lambda, the function's settings come from its own environment
             from tickets.config import settings
 

@@ -201,6 +201,9 @@ def create_resources(
     return queues, refs
 
 
+ADDITIVE_VARIABLES = frozenset({"ATTACHMENTS_BUCKET"})  # see EnvGate: the same value wherever it is given
+
+
 class EnvGate:
     """Lets a handler run only while its function's environment is the process environment.
 
@@ -215,13 +218,13 @@ class EnvGate:
         self._current: frozenset[tuple[str, str]] | None = None
         self._active = 0
         # Variables only some functions get, and that change nothing for the others (the cursor signing key,
-        # given only to the functions that page): every function sees them here, so that they share one
-        # environment and run concurrently.
+        # given only to the functions that page; the attachments bucket, given only to the functions that use it):
+        # every function sees them here, so that they share one environment and run concurrently.
         self._additive = {
             name: value
             for fn in template.functions().values()
             for name, value in fn.environment.items()
-            if "{{resolve:" in json.dumps(value)
+            if "{{resolve:" in json.dumps(value) or name in ADDITIVE_VARIABLES
         }
 
     def _env(self, fn: template.Function) -> dict[str, str]:
@@ -254,7 +257,7 @@ def _reset_env_caches() -> None:
 
     settings.cache_clear()
     client.cache_clear()
-    for service in ("dynamodb", "sqs", "events", "sesv2"):
+    for service in ("dynamodb", "sqs", "events", "sesv2", "s3"):
         client(service)  # client creation is not thread-safe: build them now, while no handler runs
 
 

@@ -44,6 +44,7 @@ SAMPLE_OLD_KEY_ID = "key_01KQ219W80DEM0KEY000000000"  # a second key of the demo
 UNKNOWN_ID = "01KQ219W80DEM0N0NE00000000"  # well-formed, and never seeded
 SAMPLE_REFERENCE = "DEMO-1"
 SAMPLE_EXTERNAL_ID = "crm-4711"
+SAMPLE_BUCKET = "tickets-local-attachmentsbucket"  # AttachmentsBucket as make dev and make invoke name it
 
 # Per function folder: the concrete path values, query string and body of its sample request.
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -109,6 +110,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     # The seed has no comment (DEMO-1 stays at version 1 for the consumers' samples): 404 until it names one.
     "redact_comment": {"params": {"id": SAMPLE_TICKET_ID, "commentId": UNKNOWN_ID}},
+    "create_attachment": {"body": {"filename": "invoice-2026-04.pdf", "contentType": "application/pdf", "size": 48213}},
+    # The seed has no attachment (its upload would need the bucket): 404 until it names one.
+    "get_attachment": {"params": {"id": UNKNOWN_ID}},
     "list_api_keys": {"query": {"limit": "20"}},
     "get_me": {},
     "get_usage": {},
@@ -326,6 +330,57 @@ def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | 
     }
 
 
+def _sqs_batch(body: dict[str, Any], queue: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": "c0ffee00-0000-4000-8000-000000000002",
+                "receiptHandle": "sample-receipt-handle",
+                "body": json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(_EPOCH_MS)},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue}",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def _s3_upload_event(key: str, size: int) -> dict[str, Any]:
+    """The S3 event notification an upload to the attachments bucket sends (one record)."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": _AT,
+                "eventName": "ObjectCreated:Post",
+                "userIdentity": {"principalId": "AWS:AROAEXAMPLEROLEID:CreateAttachmentFunction"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.10"},
+                "responseElements": {"x-amz-request-id": "C0FFEE0000000001", "x-amz-id-2": "c2FtcGxl"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "AttachmentEvents",
+                    "bucket": {
+                        "name": SAMPLE_BUCKET,
+                        "ownerIdentity": {"principalId": "A3EXAMPLEOWNER"},
+                        "arn": f"arn:aws:s3:::{SAMPLE_BUCKET}",
+                    },
+                    "object": {
+                        "key": key,
+                        "size": size,
+                        "eTag": "c0ffee" + "0" * 26,
+                        "sequencer": "0066A1B2C3D4E5F601",
+                    },
+                },
+            }
+        ]
+    }
+
+
 def _consumer_event(folder: str) -> dict[str, Any]:
     """Lambda-shaped batches for the stream and queue consumers, about DEMO-1 and the demo tenant's webhook."""
     ticket, resolved = sample_ticket_item(), sample_ticket_item(**_RESOLVED)
@@ -333,21 +388,10 @@ def _consumer_event(folder: str) -> dict[str, Any]:
         # The seed makes no delivery (deliveries come from events): the consumer skips this message.
         body = {"tenantId": DEMO_TENANT_ID, "webhookId": SAMPLE_WEBHOOK_ID, "deliveryId": f"dlv_{UNKNOWN_ID}",
                 "attempt": 1}  # fmt: skip
-        return {
-            "Records": [
-                {
-                    "messageId": "c0ffee00-0000-4000-8000-000000000002",
-                    "receiptHandle": "sample-receipt-handle",
-                    "body": json.dumps(body),
-                    "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(_EPOCH_MS)},
-                    "messageAttributes": {},
-                    "md5OfBody": "",
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:WebhookDeliveryQueue",
-                    "awsRegion": "us-east-1",
-                }
-            ]
-        }
+        return _sqs_batch(body, "WebhookDeliveryQueue")
+    if folder == "check_attachment":
+        # An upload for an attachment the seed never made: the checker deletes it (there is nothing to delete).
+        return _sqs_batch(_s3_upload_event(f"u/{DEMO_TENANT_ID}/{UNKNOWN_ID}", 48213), "AttachmentEventsQueue")
     if folder == "send_assignment_email":
         # DEMO-1 assigned to the demo agent (a snapshot only: the consumer reads no agent item).
         return {"Records": [_stream_record("MODIFY", sample_ticket_item(**_ASSIGNED), ticket, "300")]}

@@ -223,3 +223,20 @@ def test_given_a_webhook_to_this_machine_when_make_receiver_runs_as_written_then
     line = _wait_for_line(out, r"^POST /hook ticket\.created evt_\S+ -> 200; (.*)$")
     assert line.group(1).startswith("signature OK"), out.read_text()
     assert ticket["id"] in out.read_text()
+
+
+def test_given_make_dev_when_the_attachment_session_runs_as_written_then_the_file_comes_back_attached(
+    stack: Stack, shell_env: dict[str, str], tmp_path: Path
+) -> None:
+    (block,) = sh_blocks("Attachments")
+    session_start = "\n".join(commands(here(sh_blocks("A curl session")[0], stack))[:3])  # KEY, API, field()
+
+    done = bash(f"cd {tmp_path}\n{session_start}\n{here(block, stack)}", shell_env)
+
+    assert "204\n" in done.stdout and done.stdout.rstrip().endswith("downloaded the same bytes"), done.stdout
+    (comment,) = [v for v in json_values(done.stdout) if "attachments" in v]
+    ((attachment,),) = [comment["attachments"]]
+    assert (attachment["filename"], attachment["contentType"]) == ("invoice.pdf", "application/pdf")
+    assert (tmp_path / "downloaded.pdf").read_bytes() == (tmp_path / "invoice.pdf").read_bytes() == b"%PDF-1.7\n%%EOF\n"
+    got = stack.request("GET", f"/v1/attachments/{attachment['id']}", key=stack.api_key).json
+    assert (got["state"], got["commentId"]) == ("ready", comment["id"])

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import TABLE, TenantKey, call, items, make_tenant
+from tests.conftest import ATTACHMENTS_BUCKET, TABLE, TenantKey, call, items, make_tenant
 from tickets.dal.client import serialize
 
 DOMAIN = {"InboundEmailDomain": "mail.example.com"}
@@ -41,8 +41,15 @@ def _problem(resp, status: int, code: str, field: str | None = None) -> None:
         assert [e["field"] for e in resp.json["errors"]] == [field], resp.json["errors"]
 
 
-def _attachment(aws, tenant: TenantKey, attachment_id: str, state: str = "ready", **extra: Any) -> None:
-    """An attachment record as the upload checker leaves it (the upload routes are tested on their own)."""
+def _attachment(aws, tenant: TenantKey, attachment_id: str, state: str = "ready", *, file: bool = False,
+                **extra: Any) -> None:  # fmt: skip
+    """An attachment record as the upload checker leaves it, and with `file` its checked file (the `resources`
+    fixture makes the bucket); the upload routes are tested in test_attachments.py."""
+    if file:
+        boto3.client("s3", region_name="us-east-1").put_object(
+            Bucket=ATTACHMENTS_BUCKET, Key=f"t/{tenant.tenant_id}/{attachment_id}", Body=b"%PDF-1.7",
+            Tagging="state=unclaimed",
+        )  # fmt: skip
     item = {
         "PK": f"TENANT#{tenant.tenant_id}", "SK": f"ATTACHMENT#{attachment_id}", "type": "attachment",
         "tenantId": tenant.tenant_id, "id": attachment_id, "filename": "invoice.pdf", "contentType": "application/pdf",
@@ -227,9 +234,9 @@ def test_given_no_inbound_domain_then_replies_go_out_without_a_reply_token(aws, 
 # ---- attachments on a comment
 
 
-def test_given_a_ready_attachment_then_the_comment_claims_it_and_no_other_comment_can(aws, tenant):
+def test_given_a_ready_attachment_then_the_comment_claims_it_and_no_other_comment_can(aws, tenant, resources):
     ticket = _ticket(tenant.key)
-    _attachment(aws, tenant, "01JSQ4ZK8X3N5W7Y9B2C4D6F8H")
+    _attachment(aws, tenant, "01JSQ4ZK8X3N5W7Y9B2C4D6F8H", file=True)
 
     comment = _comment(tenant.key, ticket["id"], {"body": "see PDF", "attachmentIds": ["01JSQ4ZK8X3N5W7Y9B2C4D6F8H"]})
 
@@ -239,6 +246,10 @@ def test_given_a_ready_attachment_then_the_comment_claims_it_and_no_other_commen
     ]
     stored = _item(aws, tenant.tenant_id, "ATTACHMENT#01JSQ4ZK8X3N5W7Y9B2C4D6F8H")
     assert stored["commentId"] == comment.json["id"] and "expiresAt" not in stored
+    tags = boto3.client("s3", region_name="us-east-1").get_object_tagging(
+        Bucket=ATTACHMENTS_BUCKET, Key=f"t/{tenant.tenant_id}/01JSQ4ZK8X3N5W7Y9B2C4D6F8H"
+    )["TagSet"]
+    assert tags == [{"Key": "state", "Value": "claimed"}]  # the bucket's lifecycle rule no longer applies
     again = _comment(tenant.key, ticket["id"], {"body": "again", "attachmentIds": ["01JSQ4ZK8X3N5W7Y9B2C4D6F8H"]})
     _problem(again, 400, "INVALID_ATTACHMENT", "attachmentIds")
 
@@ -280,28 +291,22 @@ def test_given_comments_then_listed_oldest_first_filtered_by_visibility_and_curs
     assert [c["id"] for c in internal.json["data"]] == [made[1]["id"], made[3]["id"]] and internal.json["total"] == 2
 
 
-def test_given_a_comment_with_an_attachment_when_redacted_then_body_and_attachment_are_gone(aws, tenant, monkeypatch):
+def test_given_a_comment_with_an_attachment_when_redacted_then_body_and_attachment_are_gone(aws, tenant, resources):
     s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket="attachments-test")
-    key = f"t/{tenant.tenant_id}/01JSQ4ZK8X3N5W7Y9B2C4D6F8H"
-    s3.put_object(Bucket="attachments-test", Key=key, Body=b"%PDF-1.7")
-    _attachment(aws, tenant, "01JSQ4ZK8X3N5W7Y9B2C4D6F8H")
+    _attachment(aws, tenant, "01JSQ4ZK8X3N5W7Y9B2C4D6F8H", file=True)
     ticket = _ticket(tenant.key)
     comment = _comment(tenant.key, ticket["id"], {"body": "card 4111 1111 1111 1111",
                                                   "attachmentIds": ["01JSQ4ZK8X3N5W7Y9B2C4D6F8H"]}).json  # fmt: skip
     path = f"/v1/tickets/{ticket['id']}/comments/{comment['id']}/redact"
+    assert s3.list_objects_v2(Bucket=ATTACHMENTS_BUCKET).get("KeyCount") == 1
 
-    from tickets.config import settings
-
-    monkeypatch.setenv("ATTACHMENTS_BUCKET", "attachments-test")  # what the template gives the function
-    settings.cache_clear()
-    resp = call("POST", path, key=tenant.key, apply_env=False)
+    resp = call("POST", path, key=tenant.key)
 
     assert resp.status == 200, resp.body
     assert (resp.json["body"], resp.json["attachments"], resp.json["id"]) == ("[redacted]", [], comment["id"])
     assert resp.json["redactedAt"] >= comment["createdAt"]
     assert _item(aws, tenant.tenant_id, "ATTACHMENT#01JSQ4ZK8X3N5W7Y9B2C4D6F8H") is None
-    assert s3.list_objects_v2(Bucket="attachments-test").get("KeyCount") == 0
+    assert s3.list_objects_v2(Bucket=ATTACHMENTS_BUCKET).get("KeyCount") == 0
     listed = call("GET", f"/v1/tickets/{ticket['id']}/comments", key=tenant.key).json["data"]
     assert listed[0]["body"] == "[redacted]" and "4111" not in str(listed)
 

@@ -51,7 +51,8 @@ class Local:
 def local(aws: Any) -> Local:
     sqs = boto3.client("sqs", region_name="us-east-1")
     queues = template.create_queues(sqs)
-    refs = template.build_refs(table=template.table_refs(aws, TABLE), queues=queues)
+    buckets = template.create_buckets(boto3.client("s3", region_name="us-east-1"), queues)
+    refs = template.build_refs(table=template.table_refs(aws, TABLE), queues=queues, buckets=buckets)
     handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = defaultdict(lambda: lambda event, ctx: None)
     return Local(aws, sqs, refs, queues, handlers, defaultdict(list))
 

@@ -100,6 +100,7 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/tickets/{id}/unlink-customer"): None,
     ("POST", "/v1/tickets/{id}/comments"): {"body": "We are on it.", "visibility": "internal", "status": "open"},
     ("POST", "/v1/tickets/{id}/comments/{commentId}/redact"): None,
+    ("POST", "/v1/attachments"): {"filename": "invoice.pdf", "contentType": "application/pdf", "size": 1234},
 }
 # What the valid request answers in this world (retry needs a delivery that only the pipeline makes).
 CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 404}
@@ -112,7 +113,7 @@ CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 4
 class World:
     client: Any
     tenant: TenantKey
-    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey
+    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey, comment, attachment
     refs: dict[str, str]  # what the functions' environment resolves against (table, queues)
 
     def path(self, template_path: str) -> str:
@@ -157,6 +158,8 @@ def _tenant_with_one_of_each(prefix: str) -> tuple[TenantKey, dict[str, str]]:
     ids["ticket"] = _ok(call("POST", "/v1/tickets", key=k, body={"subject": "x", "customerId": ids["customer"]}))["id"]
     note = {"body": "first note", "visibility": "internal"}
     ids["comment"] = _ok(call("POST", f"/v1/tickets/{ids['ticket']}/comments", key=k, body=note))["id"]
+    upload = {"filename": "a.pdf", "contentType": "application/pdf", "size": 10}
+    ids["attachment"] = _ok(call("POST", "/v1/attachments", key=k, body=upload))["id"]
     return tenant, ids
 
 
@@ -167,7 +170,8 @@ def world() -> Iterator[World]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         template.create_table(client, TABLE)
         queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
-        refs = template.build_refs(table={"Table": TABLE}, queues=queues)
+        buckets = template.create_buckets(boto3.client("s3", region_name="us-east-1"), queues)
+        refs = template.build_refs(table={"Table": TABLE}, queues=queues, buckets=buckets)
         tenant, ids = _tenant_with_one_of_each("HOS")
         yield World(client, tenant, ids, refs)
     reset_caches()

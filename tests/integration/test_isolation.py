@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
 
 from tests.conftest import TABLE, ApiResponse, TenantKey, make_tenant, reset_caches
@@ -72,6 +73,7 @@ RESOURCE_OF_SEGMENT = {
     "api-keys": "api_key",
     "deliveries": "delivery",
     "comments": "comment",
+    "attachments": "attachment",
 }
 
 # Bodies of the id routes that take one; anything else gets none (POST) or {} (PATCH). Each would change A's
@@ -295,11 +297,15 @@ def world() -> Iterator[World]:
             boto3.client("sesv2", region_name="us-east-1"), template.parameter_defaults()["SenderEmail"]
         )
         queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
+        buckets = template.create_buckets(boto3.client("s3", region_name="us-east-1"), queues)
         parameters = {"AllowPrivateWebhookTargets": "true", "WebhookRetrySchedule": "0,0,0,0,0,0,0"}
-        refs = template.build_refs(table=template.table_refs(client, TABLE), queues=queues, parameters=parameters)
+        refs = template.build_refs(
+            table=template.table_refs(client, TABLE), queues=queues, parameters=parameters, buckets=buckets
+        )
         # Globals only: every function has this environment, so it is set once for the whole module.
         for k, v in template.resolve_function_env(FUNCTIONS["ListTicketsFunction"], refs, strict=True).items():
             mp.setenv(k, v)
+        mp.setenv("ATTACHMENTS_BUCKET", refs["AttachmentsBucket"])  # what the attachments' functions get too
         mp.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
         reset_caches()
         _clear_consumer_stores()
@@ -354,7 +360,8 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     closed = post("/v1/tickets", {"subject": "Done"})
     assert api("PATCH", f"/v1/tickets/{closed['id']}", k, body={"status": "closed"}).status == 200
     test_delivery = post(f"/v1/webhooks/{hook['id']}/test", None)
-    reply = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "We are on it, Cy."})
+    attachment = _uploaded(k, runner)
+    reply = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "We are on it, Cy.", "attachmentIds": [attachment]})
     note = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Internal: toner again", "visibility": "internal"})
     runner.run_until_idle(timeout=60)  # history, deliveries and their log, emails: the template's consumers
 
@@ -369,6 +376,7 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         "api_key": key2["id"],
         "delivery": test_delivery["id"],
         "comment": reply["id"],
+        "attachment": attachment,
     }
     deliveries = _ok(api("GET", f"/v1/webhooks/{hook['id']}/deliveries", k, query={"limit": "100"}))["data"]
     history = _ok(api("GET", f"/v1/tickets/{child['id']}/history", k))["data"]
@@ -381,7 +389,9 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     b_ticket = _ok(api("POST", "/v1/tickets", b.key, body={"subject": "B's own"}), 201)
     b_hook = _ok(api("POST", "/v1/webhooks", b.key, body={"url": receiver.url}), 201)
     b_customer = _ok(api("POST", "/v1/customers", b.key, body={"externalId": "cus_shared"}), 201)  # unique per tenant
-    b_ids = {"ticket": b_ticket["id"], "webhook": b_hook["id"], "customer": b_customer["id"]}
+    b_attachment = _ok(api("POST", "/v1/attachments", b.key, body=ATTACHMENT), 201)  # pending: B never uploads it
+    b_ids = {"ticket": b_ticket["id"], "webhook": b_hook["id"], "customer": b_customer["id"],
+             "attachment": b_attachment["id"]}  # fmt: skip
     assert not {b_ticket["reference"], *b_ids.values()} & a_values
 
     a_tickets = [t["id"] for t in (ticket, replayable, intake, child, closed)]
@@ -395,6 +405,19 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         w.a_cursors[(method, path)] = (a_path, query, page["nextCursor"])
     w.snapshot = _snapshot(client, a.tenant_id)
     return w
+
+
+ATTACHMENT = {"filename": "invoice.pdf", "contentType": "application/pdf", "size": 9}
+
+
+def _uploaded(key: str, runner: EventSources) -> str:
+    """A ready attachment: created, uploaded with its presigned POST, checked by the template's checker."""
+    created = api("POST", "/v1/attachments", key, body=ATTACHMENT).json
+    form = created["upload"]
+    assert requests.post(form["url"], data=form["fields"], files={"file": ("i.pdf", b"%PDF-1.7\n")}, timeout=10).ok
+    runner.run_until_idle(timeout=30)
+    assert api("GET", f"/v1/attachments/{created['id']}", key).json["state"] == "ready"
+    return str(created["id"])
 
 
 def _fill(path: str, w: World, whose: str, override: dict[str, str] | None = None) -> str:
@@ -718,7 +741,17 @@ def _create_plain(body: Callable[[World], dict[str, Any]]) -> Callable[[World, s
     return probe
 
 
+def _attachments(w: World, method: str, path: str) -> None:
+    """B's upload is B's; and A's attachment, named in B's comment on B's own ticket, is unknown there."""
+    _create_plain(lambda w: ATTACHMENT)(w, method, path)
+    comment = {"body": "B claims A's file", "attachmentIds": [w.a_ids["attachment"]]}
+    resp = api("POST", f"/v1/tickets/{w.b_ids['ticket']}/comments", w.b.key, body=comment, kind="A's attachment by B")
+    body = _problem(resp, 400)
+    assert body["code"] == "INVALID_ATTACHMENT" and body["errors"][0]["field"] == "attachmentIds", body
+
+
 BODY_PROBES: dict[tuple[str, str], Callable[[World, str, str], None]] = {
+    ("POST", "/v1/attachments"): _attachments,
     ("POST", "/v1/tickets/bulk/status"): _bulk(lambda ids: {"ids": ids, "status": "closed"}),
     ("POST", "/v1/tickets/bulk/priority"): _bulk(lambda ids: {"ids": ids, "priority": "critical"}),
     ("POST", "/v1/tickets/bulk/delete"): _bulk(lambda ids: {"ids": ids}),

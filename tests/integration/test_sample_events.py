@@ -78,6 +78,14 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
         lambda b: (b["direction"], b["to"], b["author"]["type"]) == ("outbound", ["ada@example.com"], "api"),
     ),
     "redact_comment": (404, lambda b: b["code"] == "NOT_FOUND"),  # the seed makes no comment
+    "create_attachment": (
+        201,
+        lambda b: (
+            (b["state"], b["size"]) == ("pending", 48213)
+            and b["upload"]["fields"]["key"] == f"u/{DEMO_TENANT_ID}/{b['id']}"
+        ),
+    ),
+    "get_attachment": (404, lambda b: b["code"] == "NOT_FOUND"),  # the seed makes no attachment
     "get_me": (200, lambda b: (b["tenant"]["id"], b["tenant"]["ticketPrefix"]) == (DEMO_TENANT_ID, "DEMO")),
     # DEMO-1 counts in the month of its fixed id (April 2026), not this one; the demo tenant has no quota.
     "get_usage": (200, lambda b: (b["ticketsCreated"], b["monthlyTicketQuota"], b["remaining"]) == (0, None, None)),
@@ -127,9 +135,12 @@ def _still_stored(name: str) -> bool:
 
 @pytest.fixture
 def refs(aws: Any) -> dict[str, str]:
-    """What the functions' environment resolves to: the test table, the template's queues, parameter defaults."""
+    """What the functions' environment resolves to: the test table, the template's queues and buckets, parameter
+    defaults."""
     queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
-    return template.build_refs(table={"Table": TABLE}, queues=queues)
+    buckets = template.create_buckets(boto3.client("s3", region_name="us-east-1"), queues)
+    assert buckets["AttachmentsBucket"] == sample_events.SAMPLE_BUCKET  # the bucket the consumer's sample names
+    return template.build_refs(table={"Table": TABLE}, queues=queues, buckets=buckets)
 
 
 def test_given_the_template_then_every_function_has_a_sample_event_and_an_expected_outcome():

@@ -476,10 +476,13 @@ def test_build_refs_resolves_every_environment_variable() -> None:
         table={"Table": "tbl", "Table.Arn": "arn:tbl", "Table.StreamArn": "arn:stream"},
         queues=queues,
         parameters={"WebhookRetrySchedule": "1,1"},
+        buckets={name: f"bucket-{name.lower()}" for name in template.buckets()},
     )
+    assert refs["AttachmentsBucket.Arn"] == "arn:aws:s3:::bucket-attachmentsbucket"
     for fn in template.functions().values():
         env = template.resolve_env(fn.environment, refs, strict=True)
         assert env["TABLE_NAME"] == "tbl"
+        assert env.get("ATTACHMENTS_BUCKET", "bucket-attachmentsbucket") == "bucket-attachmentsbucket"
         assert env["DELIVERY_QUEUE_URL"] == "https://q/WebhookDeliveryQueue"
         assert env["WEBHOOK_RETRY_SCHEDULE"] == "1,1"
         assert env["ALLOW_PRIVATE_WEBHOOK_TARGETS"] == "false"

@@ -232,3 +232,106 @@ def test_given_a_function_then_its_handler_comes_from_a_factory_that_flushes_its
         and isinstance(node.value.func, ast.Name)
     ]
     assert made_by and made_by[-1] in FLUSHING_FACTORIES, f"{name}: `{attr} = ` is not one of {FLUSHING_FACTORIES}"
+
+
+# ---------------------------------------------------------------- buckets: private, encrypted, TLS only, events queued
+
+BUCKETS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::S3::Bucket"}
+
+
+def _of_bucket(kind: str, name: str) -> list[dict[str, Any]]:
+    return [
+        r["Properties"]
+        for r in RESOURCES.values()
+        if r["Type"] == kind and r["Properties"].get("Bucket") == {"Ref": name}
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(BUCKETS))
+def test_given_a_bucket_then_it_is_private_encrypted_owner_enforced_retained_and_tls_only(name):
+    bucket = BUCKETS[name]
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]  # no ACLs at all
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    denies = [
+        st
+        for policy in _of_bucket("AWS::S3::BucketPolicy", name)
+        for st in policy["PolicyDocument"]["Statement"]
+        if st["Effect"] == "Deny" and st.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert denies and denies[0]["Principal"] == "*" and denies[0]["Action"] == "s3:*"
+    assert {"Fn::GetAtt": [name, "Arn"]} in denies[0]["Resource"]
+    assert {"Fn::Sub": f"${{{name}.Arn}}/*"} in denies[0]["Resource"]
+    rules = props["LifecycleConfiguration"]["Rules"]
+    assert any(r.get("AbortIncompleteMultipartUpload") and "Prefix" not in r and "TagFilters" not in r for r in rules)
+
+
+@pytest.mark.parametrize("name", sorted(BUCKETS))
+def test_given_a_bucket_with_queue_notifications_then_s3_may_send_to_them_first_and_nothing_else_may(name):
+    bucket = BUCKETS[name]
+    bucket_name = bucket["Properties"]["BucketName"]["Fn::Sub"]
+    for conf in (bucket["Properties"].get("NotificationConfiguration") or {}).get("QueueConfigurations") or []:
+        queue = conf["Queue"]["Fn::GetAtt"][0]
+        assert RESOURCES[queue]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+        (policy_name,) = [
+            n for n, r in RESOURCES.items()
+            if r["Type"] == "AWS::SQS::QueuePolicy" and {"Ref": queue} in r["Properties"]["Queues"]
+        ]  # fmt: skip
+        # S3 tests that it may send when the notification is set: the policy must exist before the bucket.
+        assert policy_name in ([bucket["DependsOn"]] if isinstance(bucket["DependsOn"], str) else bucket["DependsOn"])
+        (st,) = RESOURCES[policy_name]["Properties"]["PolicyDocument"]["Statement"]
+        assert (st["Effect"], st["Principal"], st["Action"]) == (
+            "Allow",
+            {"Service": "s3.amazonaws.com"},
+            "sqs:SendMessage",
+        )
+        assert st["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
+        source, variables = st["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+        assert (source, variables) == ("arn:${AWS::Partition}:s3:::" + bucket_name[0], bucket_name[1])  # this bucket
+        assert st["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+
+
+def test_given_the_attachments_bucket_then_it_keeps_no_old_versions_and_browsers_may_only_post():
+    props = BUCKETS["AttachmentsBucket"]["Properties"]
+    assert "VersioningConfiguration" not in props  # a redacted or rejected file must really be gone
+    (cors,) = props["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["POST"] and cors["AllowedOrigins"] == {"Ref": "AttachmentUploadOrigins"}
+    (conf,) = props["NotificationConfiguration"]["QueueConfigurations"]
+    assert conf["Filter"] == {"S3Key": {"Rules": [{"Name": "prefix", "Value": "u/"}]}}  # uploads only
+
+
+def _s3_statements(fn: dict[str, Any], bucket: str) -> list[dict[str, Any]]:
+    def on_bucket(resource: Any) -> bool:
+        return resource == {"Fn::GetAtt": [bucket, "Arn"]} or str(resource.get("Fn::Sub", "")).startswith(
+            f"${{{bucket}.Arn}}/"
+        )
+
+    out = []
+    for st in _statements(fn):
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        if any(isinstance(r, dict) and on_bucket(r) for r in resources):
+            assert all(a.startswith("s3:") for a in st["Action"]), st
+            out.append(st)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_given_a_function_then_it_knows_the_attachments_bucket_exactly_when_its_policy_reaches_into_it(name):
+    fn = FUNCTIONS[name]
+    env = ((fn["Properties"].get("Environment") or {}).get("Variables")) or {}
+    statements = _s3_statements(fn, "AttachmentsBucket")
+    assert ("ATTACHMENTS_BUCKET" in env) == bool(statements), name
+    if statements:
+        assert env["ATTACHMENTS_BUCKET"] == {"Ref": "AttachmentsBucket"}
+    for st in statements:  # object actions on a tenant-prefixed part of the bucket only; listing at most
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        for resource in resources:
+            if "Fn::Sub" in resource:
+                assert resource["Fn::Sub"] in ("${AttachmentsBucket.Arn}/t/*", "${AttachmentsBucket.Arn}/u/*"), st
+            else:
+                assert st["Action"] == ["s3:ListBucket"], st

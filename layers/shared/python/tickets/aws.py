@@ -37,10 +37,14 @@ def client(service: str) -> Any:
     import botocore.session
     from botocore.config import Config
 
+    # S3: Signature Version 4 for presigned URLs and POSTs too (botocore would sign some of them with SigV2).
+    signing = {"signature_version": "s3v4"} if service == "s3" else {}
     return botocore.session.get_session().create_client(
         service,
         region_name=settings().region,
-        config=Config(retries={"mode": "standard", "max_attempts": RETRIES}, connect_timeout=2, read_timeout=5),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": RETRIES}, connect_timeout=2, read_timeout=5, **signing
+        ),
     )
 
 

@@ -64,8 +64,11 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
     return handler
 
 
-def queue_consumer(on_message: Callable[[dict[str, Any]], object]) -> Handler:
+def queue_consumer(on_message: Callable[[Any], object], *, decode: Callable[[str], Any] = json.loads) -> Handler:
     """An SQS Lambda handler whose messages are processed concurrently (a slow receiver holds up none).
+
+    `on_message` gets each body as `decode` makes it (JSON by default; `str` hands over the text as it came, for
+    consumers that must survive bodies that are not JSON).
 
     Each message of a batch gets a thread of its own: asyncio's default executor has min(32, CPUs + 4)
     threads (6 on Lambda), so a batch with more than that many receivers that hang until the deadline
@@ -76,7 +79,7 @@ def queue_consumer(on_message: Callable[[dict[str, Any]], object]) -> Handler:
     executor: list[ThreadPoolExecutor] = []  # the current invocation's threads
 
     async def record_handler(record: Any) -> None:
-        work = functools.partial(contextvars.copy_context().run, counted, json.loads(record.body))
+        work = functools.partial(contextvars.copy_context().run, counted, decode(record.body))
         outcome = await asyncio.get_running_loop().run_in_executor(executor[0], work)
         logger.info("message processed", extra={"message_id": record.message_id, "outcome": outcome})
 

@@ -20,7 +20,9 @@ WEBHOOK_DELIVERIES = "WebhookDeliveries"  # outcome: succeeded, retry_scheduled,
 EMAILS_SENT = "EmailsSent"  # assignment emails and outbound replies
 EMAILS_REJECTED = "EmailsRejected"  # replies SES refused for good (or to an address no email can go to): dropped
 THROTTLES = "Throttles"  # source: api (a 503 answer, or a bulk item's 503), consumer (a record failed by throttling)
-METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES)
+# outcome: ready, rejected (the two decisions); duplicate, superseded, missing, orphan, ignored, malformed, test_event
+ATTACHMENT_CHECKS = "AttachmentChecks"
+METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES, ATTACHMENT_CHECKS)
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads
 _pending: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()

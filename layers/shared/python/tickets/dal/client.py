@@ -171,8 +171,10 @@ def update_existing(
     return strip_keys(deserialize(resp["Attributes"]))
 
 
-def get_many(refs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
-    """One BatchGetItem for up to 100 keys, by name; a missing item is simply absent from the result."""
+def get_many(refs: list[tuple[str, dict[str, str]]], *, keep: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """One BatchGetItem for up to 100 keys, by name; a missing item is simply absent from the result.
+
+    Storage-only attributes are dropped, except those in `keep` (e.g. an attachment's `expiresAt`)."""
     if not refs:
         return {}
     by_key = {(k["PK"], k["SK"]): name for name, k in refs}
@@ -182,6 +184,6 @@ def get_many(refs: list[tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]
         resp = ddb().batch_get_item(RequestItems=request)
         for raw in resp["Responses"].get(table(), []):
             item = deserialize(raw)
-            found[by_key[(item["PK"], item["SK"])]] = strip_keys(item)
+            found[by_key[(item["PK"], item["SK"])]] = {**strip_keys(item), **{k: item[k] for k in keep if k in item}}
         request = resp.get("UnprocessedKeys") or {}
     return found

@@ -202,5 +202,23 @@ def message_id(tenant_id: str, message_id_hash: str) -> dict[str, str]:
 
 
 def attachment_object(tenant_id: str, attachment_id: str) -> str:
-    """The S3 key of an attachment's file: tenant-prefixed, like every table key."""
+    """The S3 key of an attachment's file: tenant-prefixed, like every table key. Only our code writes here."""
     return f"t/{tenant_id}/{attachment_id}"
+
+
+UPLOAD_PREFIX = "u/"  # the bucket's notification and lifecycle rule name it (template.yaml)
+
+
+def attachment_upload(tenant_id: str, attachment_id: str) -> str:
+    """The S3 key a client's presigned POST writes (and may write again until the form expires); the checker
+    copies a file it accepts to attachment_object(), where no client can replace it."""
+    return f"{UPLOAD_PREFIX}{tenant_id}/{attachment_id}"
+
+
+def parse_attachment_upload(key: str) -> tuple[str, str] | None:
+    """(tenantId, attachmentId) of an upload key, or None for any other key."""
+    prefix, sep, rest = key.partition("/")
+    tenant_id, sep2, attachment_id = rest.partition("/")
+    if f"{prefix}{sep}" != UPLOAD_PREFIX or not sep2 or not tenant_id or not attachment_id or "/" in attachment_id:
+        return None
+    return tenant_id, attachment_id

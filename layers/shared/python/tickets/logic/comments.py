@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 from tickets import ids
-from tickets.aws import client
 from tickets.config import settings
 from tickets.dal import attachments as attachments_dal
 from tickets.dal import comments as dal
@@ -19,6 +18,7 @@ from tickets.dal import tickets as tickets_dal
 from tickets.dal.client import get_many
 from tickets.dal.query import QueryPlan
 from tickets.errors import Conflict, FieldError, InvalidAttachment, NotFound, PreconditionFailed
+from tickets.integrations import files
 from tickets.logic import paging
 from tickets.logic.tickets import next_state, shape
 from tickets.models.comments import (
@@ -100,6 +100,7 @@ def create_comment(tenant_id: str, ticket_id: str, body: CommentCreate, caller: 
     """Add a comment to a ticket; a public reply by an agent (or an API key) may set it open and is emailed."""
     if not ids.is_ulid(ticket_id):
         raise NotFound(f"no ticket {ticket_id}")
+    claimed_files: set[str] = set()
     for attempt in range(COMMENT_RETRIES):
         if attempt:
             time.sleep(random.uniform(0, 0.005 * attempt))  # others are commenting on this ticket: jitter
@@ -108,18 +109,18 @@ def create_comment(tenant_id: str, ticket_id: str, body: CommentCreate, caller: 
             refs.append(("agent", keys.agent(tenant_id, caller.agentId)))
         valid_ids = [a for a in body.attachmentIds if ids.is_ulid(a)]
         refs += [(f"attachment:{a}", keys.attachment(tenant_id, a)) for a in valid_ids]
-        found = get_many(refs)
+        found = get_many(refs, keep=(attachments_dal.EXPIRES,))
+        now_epoch = int(time.time())
         if "ticket" not in found:
             raise NotFound(f"no ticket {ticket_id}")
         ticket = shape(found["ticket"])
         if int(ticket.get("commentCount") or 0) >= MAX_COMMENTS_PER_TICKET:
             raise Conflict(f"ticket {ticket['reference']} has {MAX_COMMENTS_PER_TICKET} comments, the most it can")
-        unusable = [a for a in body.attachmentIds if not attachments_dal.usable(found.get(f"attachment:{a}"))]
+        unusable = [
+            a for a in body.attachmentIds if not attachments_dal.usable(found.get(f"attachment:{a}"), now_epoch)
+        ]
         if unusable:
-            raise InvalidAttachment(
-                f"attachment {unusable[0]} is not a ready attachment of this tenant that no comment uses yet",
-                [FieldError("attachmentIds", f"not usable: {unusable[0]}")],
-            )
+            raise _unusable(unusable[0])
         comment_id = ids.new_id()
         at = iso(from_ms(ids.timestamp_ms(comment_id)))
         author = _author(caller, found.get("agent"))
@@ -146,13 +147,37 @@ def create_comment(tenant_id: str, ticket_id: str, body: CommentCreate, caller: 
         extra = _outbound(tenant_id, ticket, found["tenant"], comment, new)
         comment["ticket"] = Ticket.model_validate(new).model_dump(mode="json")  # for the comment.created event
         extra.append(dal.put_op(tenant_id, comment))
-        extra += [attachments_dal.claim_op(tenant_id, a, ticket["id"], comment_id) for a in body.attachmentIds]
+        _claim_files(tenant_id, [a for a in body.attachmentIds if a not in claimed_files])
+        claimed_files.update(body.attachmentIds)
+        extra += [
+            attachments_dal.claim_op(tenant_id, a, ticket["id"], comment_id, now_epoch) for a in body.attachmentIds
+        ]
         try:
             tickets_dal.replace(tenant_id, ticket, new, caller.actor, extra=extra)
         except tickets_dal.VersionConflict:
             continue  # the ticket changed meanwhile: read it again
         return public_comment(comment)
     raise PreconditionFailed("the ticket is being changed concurrently; retry")
+
+
+def _unusable(attachment_id: str) -> InvalidAttachment:
+    return InvalidAttachment(
+        f"attachment {attachment_id} is not a ready attachment of this tenant that no comment uses yet",
+        [FieldError("attachmentIds", f"not usable: {attachment_id}")],
+    )
+
+
+def _claim_files(tenant_id: str, attachment_ids: list[str]) -> None:
+    """Take the files out of the bucket's lifecycle rule before the transaction claims their records.
+
+    In this order a claimed attachment can never lose its file: if tagging fails, nothing is claimed (the request
+    fails and may be retried); if the transaction fails after tagging, the attachment stays claimable (tagging it
+    again is harmless) and, should no comment claim it, its record expires and its file is kept unused. Tagging
+    it back could race another comment's claim of the same file, so it is never done.
+    """
+    for attachment_id in attachment_ids:
+        if not files.mark_claimed(tenant_id, attachment_id):
+            raise _unusable(attachment_id)  # no checked file (gone with its expiry)
 
 
 def list_comments(tenant_id: str, ticket_id: str, q: CommentListQuery) -> dict[str, Any]:
@@ -179,10 +204,7 @@ def redact_comment(tenant_id: str, ticket_id: str, comment_id: str) -> dict[str,
     if current is None:
         raise NotFound(f"no comment {comment_id} on ticket {ticket_id}")
     for attachment in current.get("attachments") or []:
-        if settings().attachments_bucket:
-            client("s3").delete_object(
-                Bucket=settings().attachments_bucket, Key=keys.attachment_object(tenant_id, attachment["id"])
-            )
+        files.delete_file(tenant_id, attachment["id"])
         attachments_dal.delete(tenant_id, attachment["id"])
     redacted = dal.redact(tenant_id, ticket_id, comment_id, REDACTED, iso(now()))
     if redacted is None:
