@@ -13,7 +13,8 @@ allow raises the ClientError AWS would (AccessDeniedException), naming the funct
 What is modelled: Allow and Deny statements with Action / NotAction and Resource / NotResource (`*` and `?`
 wildcards), Ref / GetAtt / Sub resolved against the local stack's names (the table is TABLE_NAME, a queue its
 logical id, account and region tools.template.PSEUDO_PARAMETERS), and managed policies the template defines
-(`!Ref <AWS::IAM::ManagedPolicy>`). A Condition, an AWS managed policy or a SAM policy template is not
+(`!Ref <AWS::IAM::ManagedPolicy>`), and StringEquals / StringLike conditions on the S3 request-tag keys
+(`s3:RequestObjectTag/<key>`). Any other condition, an AWS managed policy or a SAM policy template is not
 modelled and raises Unmodelled, so a policy is never silently read as something else.
 
 What SAM and Lambda grant by themselves is not asked of the policies: the event source mappings' reads
@@ -90,6 +91,20 @@ class Statement:
     sources: tuple[str, ...] = ()  # the same resources as template.yaml writes them (reports)
     not_action: bool = False
     not_resource: bool = False
+    # (operator, key, allowed values) of its Condition: every one must hold for the request's context
+    conditions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def holds(self, context: Mapping[str, str]) -> bool:
+        """Whether its Condition holds for a request with these condition keys (a missing key never matches)."""
+        for operator, key, values in self.conditions:
+            given = context.get(key.lower())
+            if given is None:
+                return False
+            if operator == "StringEquals" and given not in values:
+                return False
+            if operator == "StringLike" and not any(glob_match(v, given) for v in values):
+                return False
+        return True
 
     def covers_action(self, action: str) -> bool:
         hit = any(glob_match(a, action, ignore_case=True) for a in self.actions)  # action names ignore case
@@ -115,14 +130,14 @@ class Policy:
     function: str
     statements: tuple[Statement, ...]
 
-    def decide(self, action: str, resource: str) -> Decision:
+    def decide(self, action: str, resource: str, context: Mapping[str, str] | None = None) -> Decision:
         """IAM's order: an explicit Deny wins, then any Allow, else the implicit deny."""
         grant = None
         for i, st in enumerate(self.statements):
             if not st.covers_action(action):
                 continue
             j = st.resource_index(resource)
-            if j is None:
+            if j is None or not st.holds(context or {}):
                 continue
             if st.effect == "Deny":
                 return Decision(False, None, f"an explicit Deny (statement {i}) in its policy")
@@ -150,9 +165,23 @@ def source_text(value: Any) -> str:
     return str(value)
 
 
+CONDITION_OPERATORS = ("StringEquals", "StringLike")
+
+
+def _conditions(fn: str, raw: dict[str, Any]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    out = []
+    for operator, pairs in (raw.get("Condition") or {}).items():
+        if operator not in CONDITION_OPERATORS or not isinstance(pairs, dict):
+            raise Unmodelled(f"{fn}: condition operator {operator!r} is not modelled: {raw}")
+        for key, values in pairs.items():
+            if not str(key).lower().startswith(CONDITION_KEYS):
+                raise Unmodelled(f"{fn}: condition key {key!r} is not modelled: {raw}")
+            out.append((operator, str(key), tuple(str(v) for v in _listed(values))))
+    return tuple(out)
+
+
 def _statement(fn: str, raw: dict[str, Any], refs: Mapping[str, str]) -> Statement:
-    if "Condition" in raw:
-        raise Unmodelled(f"{fn}: a statement with a Condition is not modelled: {raw}")
+    conditions = _conditions(fn, raw)
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         raise Unmodelled(f"{fn}: Effect must be Allow or Deny: {raw}")
@@ -175,6 +204,7 @@ def _statement(fn: str, raw: dict[str, Any], refs: Mapping[str, str]) -> Stateme
         sources=tuple(sources),
         not_action=action_key == "NotAction",
         not_resource=resource_key == "NotResource",
+        conditions=conditions,
     )
 
 
@@ -214,7 +244,8 @@ def local_refs(table_name: str) -> dict[str, str]:
         url = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical}"
         queues[name] = template.CreatedQueue(name, url, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{physical}")
     table = {"Table": table_name, "Table.Arn": table_arn, "Table.StreamArn": f"{table_arn}/stream/*"}
-    return template.build_refs(table=table, queues=queues)
+    buckets = {name: template.bucket_name(name) for name in template.buckets()}
+    return template.build_refs(table=table, queues=queues, buckets=buckets)
 
 
 # ------------------------------------------------------------------------------------------------ requests
@@ -293,13 +324,66 @@ def _ses(op: str, params: Mapping[str, Any], region: str, account: str) -> list[
     return out
 
 
+# Condition keys a request can carry here (lower-cased, as IAM compares key names): the tags an S3 request sets.
+CONDITION_KEYS = ("s3:requestobjecttag/",)
+# S3 operations authorised by another action's name (HeadObject is a GetObject as far as IAM is concerned).
+_S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket",
+               "HeadBucket": "ListBucket"}  # fmt: skip
+_S3_BUCKET_OPS = frozenset({"ListBucket", "CreateBucket", "DeleteBucket", "PutBucketNotificationConfiguration"})
+
+
+def _tags(params: Mapping[str, Any]) -> dict[str, str]:
+    """The request-tag condition keys of an S3 request: a PutObjectTagging TagSet, or a Tagging query string."""
+    tagging = params.get("Tagging")
+    pairs: list[tuple[str, str]] = []
+    if isinstance(tagging, dict):
+        pairs = [(t["Key"], t["Value"]) for t in tagging.get("TagSet") or []]
+    elif isinstance(tagging, str):
+        from urllib.parse import parse_qsl
+
+        pairs = parse_qsl(tagging, keep_blank_values=True)
+    return {f"s3:requestobjecttag/{k}".lower(): v for k, v in pairs}
+
+
+def _s3(op: str, params: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    action = _S3_ACTIONS.get(op, op)
+    bucket = params.get("Bucket")
+    if not bucket:
+        return [(f"s3:{action}", "*", {})]
+    if action in _S3_BUCKET_OPS or "Key" not in params:
+        return [(f"s3:{action}", f"arn:aws:s3:::{bucket}", {})]
+    target = f"arn:aws:s3:::{bucket}/{params['Key']}"
+    if op == "CopyObject":  # read the source, write the target (and tag it when the copy sets tags)
+        source = params.get("CopySource")
+        if isinstance(source, dict):
+            source_arn = f"arn:aws:s3:::{source.get('Bucket')}/{source.get('Key')}"
+        else:
+            source_arn = "arn:aws:s3:::" + str(source).split("?", 1)[0].lstrip("/")
+        out: list[tuple[str, str, dict[str, str]]] = [("s3:GetObject", source_arn, {}), ("s3:PutObject", target, {})]
+        if params.get("Tagging") is not None:
+            out.append(("s3:PutObjectTagging", target, _tags(params)))
+        return out
+    return [(f"s3:{action}", target, _tags(params) if op in ("PutObjectTagging", "PutObject") else {})]
+
+
 def requested(
     service: str, op: str, params: Mapping[str, Any], *, region: str = REGION, account: str = ACCOUNT
 ) -> list[tuple[str, str]]:
+    """The (IAM action, resource ARN) pairs AWS authorises one API call by (see requested_with_context)."""
+    return [(action, resource) for action, resource, _ in requested_with_context(service, op, params, region=region,
+                                                                                  account=account)]  # fmt: skip
+
+
+def requested_with_context(
+    service: str, op: str, params: Mapping[str, Any], *, region: str = REGION, account: str = ACCOUNT
+) -> list[tuple[str, str, dict[str, str]]]:
     """The (IAM action, resource ARN) pairs AWS authorises one API call by; `service` is botocore's name.
 
-    An operation this does not know needs `<prefix>:<Operation>` on "*", the strictest reading.
+    An operation this does not know needs `<prefix>:<Operation>` on "*", the strictest reading. Each pair comes
+    with the request's condition keys (S3 request tags), which a statement's Condition is checked against.
     """
+    if service == "s3":
+        return list({(a, r): (a, r, c) for a, r, c in _s3(op, params)}.values())
     if service == "dynamodb":
         pairs = _dynamodb(op, params, region, account)
     elif service == "sqs":
@@ -310,7 +394,7 @@ def requested(
         pairs = _ses(op, params, region, account)
     else:
         pairs = [(f"{service}:{op}", "*")]
-    return list(dict.fromkeys(pairs))
+    return [(a, r, {}) for a, r in dict.fromkeys(pairs)]
 
 
 # ------------------------------------------------------------------------------------------------ enforcement
@@ -410,7 +494,7 @@ class Recorder:
 
 
 recorder = Recorder()
-_decisions: dict[tuple[str, str, str, str], Decision] = {}
+_decisions: dict[tuple[Any, ...], Decision] = {}
 
 
 @functools.lru_cache(maxsize=16)
@@ -428,17 +512,17 @@ def _table_name() -> str:
     return os.environ.get("TABLE_NAME") or "tickets-local"
 
 
-def decide(function: str, action: str, resource: str) -> Decision:
+def decide(function: str, action: str, resource: str, context: Mapping[str, str] | None = None) -> Decision:
     """`function`'s policy (resolved for the table in TABLE_NAME) on one action and resource, cached."""
     table = _table_name()
-    key = (table, function, action, resource)
+    key = (table, function, action, resource, tuple(sorted((context or {}).items())))
     if (hit := _decisions.get(key)) is not None:
         return hit
     policy = _policies_for(table).get(function)
     if policy is None:
         decision = Decision(False, None, f"{function} is not a function of template.yaml")
     else:
-        decision = policy.decide(action, resource)
+        decision = policy.decide(action, resource, context)
     if len(_decisions) > 50_000:
         _decisions.clear()
     _decisions[key] = decision
@@ -456,8 +540,8 @@ def check(function: str, service: str, op: str, params: Mapping[str, Any], *, re
     """Check one call as `function` would make it; raise AWS's AccessDeniedException if its policy says no."""
     recorder.count()
     denials = []
-    for action, resource in requested(service, op, params, region=region):
-        decision = decide(function, action, resource)
+    for action, resource, context in requested_with_context(service, op, params, region=region):
+        decision = decide(function, action, resource, context)
         if decision.allowed:
             assert decision.grant is not None
             recorder.use(function, action, decision.grant)
@@ -474,7 +558,12 @@ def _watch(client: Any, *, owned: bool) -> None:
     service = client.meta.service_model.service_name
     region = client.meta.region_name or REGION
 
-    def before_parameter_build(params: dict[str, Any], model: Any, **_: Any) -> None:
+    def before_parameter_build(params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
+        if (context or {}).get("is_presign_request") and model.name == "CreateBucket":
+            # generate_presigned_post builds its form through CreateBucket's model: no call is made, and S3 checks
+            # the upload's s3:PutObject against the signer's role when the client posts the form, which no
+            # botocore call of ours carries (a presigned URL is checked here as the operation it presigns).
+            return
         function = _function.get()
         if function is not None:
             check(function, service, model.name, params, region=region)

@@ -390,6 +390,11 @@ def buckets() -> dict[str, Bucket]:
     return out
 
 
+def bucket_name(logical_id: str, prefix: str = "tickets-local-") -> str:
+    """A bucket's local physical name: lowercase `prefix + logical id` (create_buckets makes it so)."""
+    return (prefix + logical_id).lower()
+
+
 def create_buckets(client: Any, queues: dict[str, CreatedQueue], *, prefix: str = "tickets-local-") -> dict[str, str]:
     """Create every AWS::S3::Bucket (`client` is an s3 client) with its queue notifications; logical id -> name.
 
@@ -398,7 +403,7 @@ def create_buckets(client: Any, queues: dict[str, CreatedQueue], *, prefix: str 
     """
     created = {}
     for bucket in buckets().values():
-        name = (prefix + bucket.name).lower()
+        name = bucket_name(bucket.name, prefix)
         client.create_bucket(Bucket=name)
         configs = []
         for note in bucket.notifications:

@@ -318,3 +318,20 @@ def test_given_an_unknown_or_foreign_comment_when_redacted_then_404(tenant, othe
                  f"/v1/tickets/{_ticket(tenant.key)['id']}/comments/{their_comment['id']}/redact"):  # fmt: skip
         _problem(call("POST", path, key=tenant.key), 404, "NOT_FOUND")
     assert call("GET", f"/v1/tickets/{theirs['id']}/comments", key=other_tenant.key).json["data"][0]["body"] == "secret"
+
+
+def test_given_a_comment_when_the_history_consumer_has_run_then_history_shows_who_commented(aws, tenant):
+    from tests.integration.test_event_order import _stream_events
+    from tickets.logic.history import record
+
+    ticket = _ticket(tenant.key)
+    comment = _comment(tenant.key, ticket["id"], {"body": "Noted", "visibility": "internal"}).json
+    record(_stream_events(ticket["id"]), frozenset({"created", "commented"}))  # what RecordTicketHistory does
+
+    resp = call("GET", f"/v1/tickets/{ticket['id']}/history", key=tenant.key)
+
+    assert resp.status == 200, resp.body
+    entries = resp.json["data"]
+    assert [e["type"] for e in entries] == ["created", "commented"]
+    assert entries[1]["to"]["commentId"] == comment["id"] and entries[1]["to"]["visibility"] == "internal"
+    assert entries[1]["at"] == comment["createdAt"]

@@ -65,7 +65,40 @@ def test_given_sqs_events_and_ses_calls_then_their_resources_are_the_queue_the_b
 
 
 def test_given_an_operation_the_model_does_not_know_then_it_needs_the_action_on_everything():
-    assert iam.requested("s3", "GetObject", {"Bucket": "b"}) == [("s3:GetObject", "*")]
+    assert iam.requested("kms", "Decrypt", {"KeyId": "k"}) == [("kms:Decrypt", "*")]
+
+
+@pytest.mark.parametrize(
+    ("op", "params", "wanted"),
+    [
+        ("GetObject", {"Bucket": "b", "Key": "t/T1/a"}, [("s3:GetObject", "arn:aws:s3:::b/t/T1/a")]),
+        ("HeadObject", {"Bucket": "b", "Key": "u/T1/a"}, [("s3:GetObject", "arn:aws:s3:::b/u/T1/a")]),
+        ("DeleteObject", {"Bucket": "b", "Key": "t/T1/a"}, [("s3:DeleteObject", "arn:aws:s3:::b/t/T1/a")]),
+        ("ListObjectsV2", {"Bucket": "b", "Prefix": "t/"}, [("s3:ListBucket", "arn:aws:s3:::b")]),
+        ("CopyObject", {"Bucket": "b", "Key": "t/T1/a", "CopySource": {"Bucket": "b", "Key": "u/T1/a"}},
+         [("s3:GetObject", "arn:aws:s3:::b/u/T1/a"), ("s3:PutObject", "arn:aws:s3:::b/t/T1/a")]),
+        ("CopyObject", {"Bucket": "b", "Key": "t/T1/a", "CopySource": "b/u/T1/a?versionId=1", "Tagging": "state=x"},
+         [("s3:GetObject", "arn:aws:s3:::b/u/T1/a"), ("s3:PutObject", "arn:aws:s3:::b/t/T1/a"),
+          ("s3:PutObjectTagging", "arn:aws:s3:::b/t/T1/a")]),
+    ],
+)  # fmt: skip
+def test_given_s3_calls_then_they_need_the_object_or_bucket_actions_iam_checks(op, params, wanted):
+    assert iam.requested("s3", op, params) == wanted
+
+
+def _tagging(state: str) -> dict:
+    return {"Bucket": "b", "Key": "t/T1/a", "Tagging": {"TagSet": [{"Key": "state", "Value": state}]}}
+
+
+def test_given_a_condition_on_a_request_tag_then_only_a_request_setting_that_tag_is_allowed():
+    statement = {"Effect": "Allow", "Action": ["s3:PutObjectTagging"], "Resource": "arn:aws:s3:::b/t/*",
+                 "Condition": {"StringEquals": {"s3:RequestObjectTag/state": "claimed"}}}  # fmt: skip
+    policy = iam.Policy("F", (iam._statement("F", statement, {}),))
+    ((action, resource, claimed),) = iam.requested_with_context("s3", "PutObjectTagging", _tagging("claimed"))
+    ((_, _, other),) = iam.requested_with_context("s3", "PutObjectTagging", _tagging("unclaimed"))
+    assert policy.decide(action, resource, claimed).allowed
+    assert not policy.decide(action, resource, other).allowed
+    assert not policy.decide(action, resource, {}).allowed  # a request without the tag never matches
 
 
 # ------------------------------------------------------------------------------------------------ decide
@@ -156,9 +189,28 @@ def test_given_a_managed_policy_of_the_template_then_it_is_part_of_the_functions
     [
         "AmazonDynamoDBFullAccess",
         {"DynamoDBCrudPolicy": {"TableName": {"Ref": "Table"}}},
-        {"Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*", "Condition": {}}]},
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "dynamodb:GetItem",
+                    "Resource": "*",
+                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                }
+            ]
+        },
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "dynamodb:GetItem",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalTag/team": "x"}},
+                }
+            ]
+        },
     ],
-    ids=["aws-managed", "sam-template", "condition"],
+    ids=["aws-managed", "sam-template", "condition-operator", "condition-key"],
 )
 def test_given_a_policy_the_model_cannot_evaluate_then_it_refuses_to_guess(edited_template, entry):
     edited_template["Resources"]["GetTicketFunction"]["Properties"]["Policies"].append(entry)
