@@ -204,3 +204,18 @@ def message_id(tenant_id: str, message_id_hash: str) -> dict[str, str]:
 def attachment_object(tenant_id: str, attachment_id: str) -> str:
     """The S3 key of an attachment's file: tenant-prefixed, like every table key."""
     return f"t/{tenant_id}/{attachment_id}"
+
+
+def inbound_address(prefix: str) -> dict[str, str]:
+    """Global lookup of a tenant's inbound address `<ticket prefix, lowercase>@<InboundEmailDomain>`, by its local
+    part: the address is all a received mail carries. Its conditional Put makes ticket prefixes unique."""
+    return {PK: f"INBOUNDADDR#{prefix.lower()}", SK: "INBOUNDADDR"}
+
+
+def customer_email(tenant_id: str, email: str, customer_id: str) -> dict[str, str]:
+    """One customer's (normalised) email: inbound mail finds its sender's customer, the oldest when several share it."""
+    return {PK: tenant_pk(tenant_id), SK: f"{customer_email_prefix(email)}{customer_id}"}
+
+
+def customer_email_prefix(email: str) -> str:
+    return f"CUSTOMEREMAIL#{email}#"
