@@ -40,3 +40,19 @@ def public(item: dict[str, Any]) -> dict[str, Any]:
 
 def usable(item: dict[str, Any] | None) -> bool:
     return bool(item) and (item or {}).get("state") == "ready" and not (item or {}).get("commentId")
+
+
+def received_op(tenant_id: str, attachment: dict[str, Any], ticket_id: str, comment_id: str) -> TxnItem:
+    """A file that came with a received email: checked already (logic.filetypes), so written `ready` and claimed
+    by its comment, in the comment's transaction. Its id is derived from the message, so a retry rewrites it."""
+    item = {
+        **keys.attachment(tenant_id, attachment["id"]),
+        "type": "attachment",
+        "tenantId": tenant_id,
+        **{k: attachment[k] for k in ("id", "filename", "contentType", "size", "createdAt")},
+        "state": "ready",
+        "source": "email",
+        "ticketId": ticket_id,
+        "commentId": comment_id,
+    }
+    return {"Put": {"TableName": table(), "Item": serialize(item)}}, None
