@@ -289,6 +289,45 @@ def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | 
     }
 
 
+SAMPLE_INBOUND_KEY = "inbound/c0ffee0sample0message0id00000000000000"  # shaped like SES's message ids
+
+
+def _s3_created(key: str, size: int) -> dict[str, Any]:
+    """An S3 ObjectCreated notification, as S3 sends it to a queue (the key URL-encoded)."""
+    bucket = "tickets-local-inboundmailbucket"  # tools.template.create_buckets' local name of InboundMailBucket
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": _AT,
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "inbound-mail",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": key, "size": size, "eTag": "0123456789abcdef0123456789abcdef"},
+                },
+            }
+        ]
+    }
+
+
+def _sqs_message(body: str, queue: str) -> dict[str, Any]:
+    return {
+        "messageId": "c0ffee00-0000-4000-8000-000000000003",
+        "receiptHandle": "sample-receipt-handle",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(_EPOCH_MS)},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue}",
+        "awsRegion": "us-east-1",
+    }
+
+
 def _consumer_event(folder: str) -> dict[str, Any]:
     """Lambda-shaped batches for the stream and queue consumers, about DEMO-1 and the demo tenant's webhook."""
     ticket, resolved = sample_ticket_item(), sample_ticket_item(**_RESOLVED)
@@ -311,6 +350,9 @@ def _consumer_event(folder: str) -> dict[str, Any]:
                 }
             ]
         }
+    if folder == "receive_inbound_email":
+        # What S3 sends when SES has stored a message; the seed stores none, so the consumer drops it as missing.
+        return {"Records": [_sqs_message(json.dumps(_s3_created(SAMPLE_INBOUND_KEY, 2048)), "InboundMailQueue")]}
     if folder == "send_assignment_email":
         # DEMO-1 assigned to the demo agent (a snapshot only: the consumer reads no agent item).
         return {"Records": [_stream_record("MODIFY", sample_ticket_item(**_ASSIGNED), ticket, "300")]}

@@ -19,7 +19,10 @@ TICKETS_CREATED = "TicketsCreated"  # channel: api, email, web, phone, chat
 WEBHOOK_DELIVERIES = "WebhookDeliveries"  # outcome: succeeded, retry_scheduled, failed, endpoint_disabled
 EMAILS_SENT = "EmailsSent"
 THROTTLES = "Throttles"  # source: api (a 503 answer, or a bulk item's 503), consumer (a record failed by throttling)
-METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, THROTTLES)
+# outcome: comment, new_ticket, follow_up (stored); duplicate (a re-delivery); too_large, missing, malformed, bomb,
+# undecodable, virus, spam, own_mail, auto_reply, bulk, unknown_recipient, quota (dropped). See logic/inbound.py.
+INBOUND_EMAILS = "InboundEmails"
+METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, THROTTLES, INBOUND_EMAILS)
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads
 _pending: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
