@@ -109,25 +109,37 @@ def _surrogates_to_text(value: str) -> str:
         return _header_bytes(value.encode("utf-8", errors="surrogateescape"))
 
 
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+
+
+def _encoded_word(word: str) -> str:
+    try:
+        chunks = email.header.decode_header(word)
+    except Exception:  # a malformed encoded word stays as it was written
+        return word
+    return "".join(
+        _header_bytes(c, None if cs in (None, "unknown-8bit") else cs) if isinstance(c, bytes) else c
+        for c, cs in chunks
+    )
+
+
 def header_text(value: object) -> str:
-    """A header's value as text: RFC 2047 encoded words decoded in their charsets, raw 8-bit bytes as UTF-8 or
-    Windows-1252, folding undone. Never raises."""
+    """A header's value as text: RFC 2047 encoded words decoded in their charsets (the space between two of them
+    dropped), raw 8-bit bytes as UTF-8 or Windows-1252, folding undone. Never raises."""
     if value is None:
         return ""
-    if isinstance(value, email.header.Header):
-        chunks = email.header.decode_header(value)
+    if isinstance(value, email.header.Header):  # what the parser makes of a header with raw 8-bit bytes
+        raw = "".join(_header_bytes(c) if isinstance(c, bytes) else c for c, _ in email.header.decode_header(value))
     else:
         raw = _surrogates_to_text(str(value))
-        try:
-            chunks = email.header.decode_header(raw)
-        except Exception:  # a malformed encoded word: keep the header as it is
-            chunks = [(raw, None)]
-    out = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, bytes):
-            out.append(_header_bytes(chunk, None if charset in (None, "unknown-8bit") else charset))
-        else:
-            out.append(chunk)
+    out, last, after_word = [], 0, False
+    for m in _ENCODED_WORD.finditer(raw):
+        between = raw[last : m.start()]
+        if not (after_word and not between.strip()):
+            out.append(between)
+        out.append(_encoded_word(m.group(0)))
+        last, after_word = m.end(), True
+    out.append(raw[last:])
     return clean(" ".join("".join(out).split()))
 
 
@@ -265,7 +277,7 @@ def html_to_text(html: str) -> str:
 
 # The line that starts the quoted history of a reply, in the clients and languages we see most.
 _ATTRIBUTION = re.compile(
-    r"^\s*(On\s.+\swrote|Am\s.+\sschrieb|Le\s.+\sa\s[ée]crit|El\s.+\sescribi[óo]|Il\s.+\sha\sscritto|"
+    r"^\s*(On\s.+\swrote|Am\s.+\sschrieb(\s.+)?|Le\s.+\sa\s[ée]crit|El\s.+\sescribi[óo]|Il\s.+\sha\sscritto|"
     r"Op\s.+\sschreef)\s?:\s*$",
     re.IGNORECASE,
 )
