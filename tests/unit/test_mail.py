@@ -153,6 +153,13 @@ def test_given_nesting_or_part_counts_at_and_over_the_limits_then_only_over_is_a
         assert refused.value.outcome == "bomb"
 
 
+def test_given_a_huge_text_or_html_part_then_only_its_beginning_is_read():
+    long_text = parse(raw_mail(text="a" * (mail.MAX_TEXT_CHARS + 500_000))).text
+    assert long_text == "a" * mail.MAX_TEXT_CHARS
+    long_html = parse(raw_mail(text=None, html="<p>" + "b" * (mail.MAX_HTML_CHARS + 500_000) + "</p>")).text
+    assert long_html == "b" * (mail.MAX_HTML_CHARS - 3)  # the cut happens before conversion
+
+
 def test_given_more_than_40_mb_then_it_is_refused_as_too_large():
     with pytest.raises(Refused) as refused:
         parse(b"x" * (mail.MAX_MESSAGE_BYTES + 1))

@@ -23,6 +23,9 @@ MAX_PARTS = 100  # MIME parts in one message
 MAX_DEPTH = 8  # multipart nesting
 MAX_DELIMITER_LINES = 4 * MAX_PARTS + 100  # lines starting with "--", counted before parsing: a cheap bomb check
 MAX_ADDRESSES = 50  # per To / Cc header kept on a comment
+# Text read at most: a comment keeps 65,536 characters of the new part of a reply, which comes first. Converting
+# or stripping a 35 MB HTML part whole would take about a minute; its first 2 MB take a second or two.
+MAX_TEXT_CHARS, MAX_HTML_CHARS = 1_000_000, 2_000_000
 GARBAGE_SHARE = 0.25  # a text more than this share of which does not decode (or is control codes) is not text
 REPLACEMENT = "\ufffd"
 
@@ -426,9 +429,9 @@ def _read(msg: email.message.Message, parts: list[tuple[email.message.Message, i
             data = payload if isinstance(payload, bytes) else b""
             attachments.append(Attachment(_filename(part, index), part.get_content_type(), data))
         elif part.get_content_subtype() == "plain" and plain is None:
-            plain = _text_of(part)
+            plain = _text_of(part)[:MAX_TEXT_CHARS]
         elif part.get_content_subtype() == "html" and html is None:
-            html = _text_of(part)
+            html = _text_of(part)[:MAX_HTML_CHARS]
     text = plain if plain is not None else html_to_text(html) if html is not None else ""
     if _garbage(text):
         raise Refused("undecodable", "the text does not decode in its charset")
