@@ -302,6 +302,22 @@ def test_given_a_reply_to_a_closed_ticket_then_a_follow_up_ticket_opens_with_the
     assert mailroom.outcomes() == {"follow_up": 1}
 
 
+def test_given_a_ticket_with_5000_comments_then_a_reply_continues_in_a_follow_up(mailroom, tenant):
+    from tickets.dal.client import serialize
+
+    ticket, outbound = _answered(mailroom, tenant)
+    key = serialize({"PK": f"TENANT#{tenant.tenant_id}", "SK": f"TICKET#{ticket['id']}"})
+    mailroom.ddb.update_item(TableName=TABLE, Key=key, UpdateExpression="SET commentCount = :n",
+                             ExpressionAttributeValues={":n": {"N": "5000"}})  # fmt: skip
+
+    mailroom.receive(raw_mail(sender="ann@example.com", to=outbound["replyTo"], text="One more thing"))
+
+    full, follow_up = tickets_of(mailroom, tenant)
+    assert (full["id"], full["commentCount"], follow_up["parentId"]) == (ticket["id"], 5000, ticket["id"])
+    assert comments_of(mailroom, tenant, follow_up["id"])[0]["body"] == "One more thing"
+    assert mailroom.outcomes() == {"follow_up": 1}
+
+
 # ---------------------------------------------------------------- loops and junk: dropped, logged, counted, unanswered
 
 JUNK = {

@@ -44,7 +44,7 @@ from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as tickets_dal
 from tickets.dal.client import get_many
-from tickets.errors import NotFound, PlanLimitReached, TicketClosed
+from tickets.errors import Conflict, NotFound, PlanLimitReached, TicketClosed
 from tickets.integrations import mailbox
 from tickets.logic import filetypes, mail
 from tickets.logic.comments import CommentDraft, Received, first_comment, write_comment
@@ -322,8 +322,8 @@ def _write(
     files: list[dict[str, Any]],
     notes: list[str],
 ) -> str:
-    """Store the message as `thread` says; a ticket closed (or deleted) since is continued by a follow-up (or a
-    new ticket). Returns the outcome."""
+    """Store the message as `thread` says; a ticket closed since (or full: 5,000 comments) is continued by a
+    follow-up, a ticket deleted since by a new ticket. Returns the outcome."""
 
     def draft(customer: dict[str, Any] | None) -> CommentDraft:
         return CommentDraft(
@@ -342,6 +342,8 @@ def _write(
         except TicketClosed:
             current = tickets_dal.get(tenant_id, thread.ticket["id"])
             thread = Thread("follow_up", shape(current), thread.via) if current else Thread("new")
+        except Conflict:  # the ticket has as many comments as a ticket can: the conversation goes on in a new one
+            thread = Thread("follow_up", thread.ticket, thread.via)
         except NotFound:
             thread = Thread("new")
     parent = thread.ticket if thread.action == "follow_up" else None
