@@ -647,8 +647,9 @@ def test_given_attachments_then_allowed_files_are_stored_ready_and_claimed_and_t
         rec = records[ref["id"]]
         assert (rec["state"], rec["commentId"], rec["ticketId"]) == ("ready", comment["id"], ticket["id"])
         assert "expiresAt" not in rec
-        body = mailroom.s3.get_object(Bucket=bucket, Key=f"t/{tenant.tenant_id}/{ref['id']}")["Body"].read()
-        assert body == {"invoice.pdf": PDF, "shot.png": PNG}[ref["filename"]]
+        obj = mailroom.s3.get_object(Bucket=bucket, Key=f"t/{tenant.tenant_id}/{ref['id']}")
+        assert obj["Body"].read() == {"invoice.pdf": PDF, "shot.png": PNG}[ref["filename"]]
+        assert (obj["ContentType"], obj["Metadata"]) == (ref["contentType"], {"source": "email"})
 
 
 def test_given_no_attachments_bucket_then_attachments_are_skipped_with_a_note(mailroom, tenant):

@@ -38,5 +38,10 @@ def read(bucket: str, key: str, limit: int) -> bytes | None:
     return data
 
 
-def put(bucket: str, key: str, body: bytes, content_type: str) -> None:
-    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+def put_attachment(bucket: str, key: str, body: bytes, content_type: str) -> None:
+    """A received email's attachment file, checked already. `x-amz-meta-source: email` tells the upload checker
+    (which S3 notifies of every new object) to leave it alone: its record is written `ready` right after."""
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=SOURCE_EMAIL)
+
+
+SOURCE_EMAIL = {"source": "email"}

@@ -417,7 +417,8 @@ def _attachments(tenant_id: str, message: mail.Mail, seed: str, at_ms: int) -> t
             notes.append(f"[attachment not kept: {attachment.filename} ({why})]")
             continue
         attachment_id = ids.derived_id(at_ms, f"{seed}|{tenant_id}|{index}")
-        mailbox.put(bucket, keys.attachment_object(tenant_id, attachment_id), attachment.payload, content_type)
+        key = keys.attachment_object(tenant_id, attachment_id)
+        mailbox.put_attachment(bucket, key, attachment.payload, content_type)
         files.append({"id": attachment_id, "filename": attachment.filename, "contentType": content_type,
                       "size": size, "createdAt": iso(from_ms(at_ms))})  # fmt: skip
     return files, notes
