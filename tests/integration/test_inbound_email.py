@@ -650,6 +650,8 @@ def test_given_attachments_then_allowed_files_are_stored_ready_and_claimed_and_t
         obj = mailroom.s3.get_object(Bucket=bucket, Key=f"t/{tenant.tenant_id}/{ref['id']}")
         assert obj["Body"].read() == {"invoice.pdf": PDF, "shot.png": PNG}[ref["filename"]]
         assert (obj["ContentType"], obj["Metadata"]) == (ref["contentType"], {"source": "email"})
+        tags = mailroom.s3.get_object_tagging(Bucket=bucket, Key=f"t/{tenant.tenant_id}/{ref['id']}")["TagSet"]
+        assert tags == [{"Key": "state", "Value": "claimed"}]  # out of the lifecycle rule's reach, as claimed files
 
 
 def test_given_no_attachments_bucket_then_attachments_are_skipped_with_a_note(mailroom, tenant):

@@ -39,9 +39,13 @@ def read(bucket: str, key: str, limit: int) -> bytes | None:
 
 
 def put_attachment(bucket: str, key: str, body: bytes, content_type: str) -> None:
-    """A received email's attachment file, checked already. `x-amz-meta-source: email` tells the upload checker
-    (which S3 notifies of every new object) to leave it alone: its record is written `ready` right after."""
-    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=SOURCE_EMAIL)
+    """A received email's attachment file, checked already, at its final key (no upload step). Tagged
+    `state=claimed`, as a comment leaves the files it claims (the bucket's lifecycle rule expires only unclaimed
+    ones), with `x-amz-meta-source: email` to tell where it came from."""
+    client("s3").put_object(
+        Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=SOURCE_EMAIL, Tagging=CLAIMED
+    )
 
 
 SOURCE_EMAIL = {"source": "email"}
+CLAIMED = "state=claimed"
