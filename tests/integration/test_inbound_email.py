@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import TABLE, TenantKey, call, items, make_tenant, reset_caches
 from tests.inbound_mail import raw_mail
 from tests.integration.test_metrics import emitted, m
+from tests.integration.test_pipeline import fail_once_on_call
 from tools import template
 from tools.events import FakeContext
 from tools.eventsources import EventSources
@@ -403,18 +404,11 @@ def test_given_the_write_fails_midway_once_when_the_queue_redelivers_then_it_con
     from tickets.dal import tickets as tickets_dal
 
     bucket = _attachments_bucket(mailroom, monkeypatch)
-    real, calls = tickets_dal.create, []
-
-    def failing_once(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("injected: the ticket's transaction did not commit")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tickets_dal, "create", failing_once)
+    fired: list[int] = []
+    monkeypatch.setattr(tickets_dal, "create", fail_once_on_call(1, tickets_dal.create, fired))
     mailroom.receive(raw_mail(attachments=(("invoice.pdf", "application/pdf", PDF),)))
 
-    assert len(calls) == 2
+    assert fired == [1]
     (ticket,) = tickets_of(mailroom, tenant)
     assert ticket["number"] == 2  # the first attempt's number is a gap; its quota unit was given back
     (comment,) = comments_of(mailroom, tenant, ticket["id"])
@@ -430,18 +424,11 @@ def test_given_a_reply_whose_comment_write_fails_once_then_the_retry_adds_it_onc
     from tickets.dal import tickets as tickets_dal
 
     ticket, outbound = _answered(mailroom, tenant)
-    real, calls = tickets_dal.replace, []
-
-    def failing_once(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("injected")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tickets_dal, "replace", failing_once)
+    fired: list[int] = []
+    monkeypatch.setattr(tickets_dal, "replace", fail_once_on_call(1, tickets_dal.replace, fired))
     mailroom.receive(raw_mail(sender="ann@example.com", to=outbound["replyTo"]))
 
-    assert ticket_of(mailroom, tenant, ticket["id"])["commentCount"] == 2
+    assert fired == [1] and ticket_of(mailroom, tenant, ticket["id"])["commentCount"] == 2
     assert mailroom.outcomes() == {"comment": 1}
 
 
