@@ -2,6 +2,8 @@
 
     python -m tools.admin tenant create --name Acme --prefix INV [--quota N] [--no-auto-assign]
     python -m tools.admin tenant show --tenant ID        (or: tenant show ID)
+    python -m tools.admin tenant reindex --tenant ID     (a tenant made before inbound email: its address and
+                                                          customer email lookups; idempotent)
     python -m tools.admin key create --tenant ID --scopes tickets:read,tickets:write   (or --scopes all)
                                      [--agent AGENT_ID] [--name NAME]    (--agent: the key acts as that agent)
     python -m tools.admin key revoke --tenant ID --key-id KEYID
@@ -95,6 +97,10 @@ def tenant_show(args: argparse.Namespace) -> dict[str, Any]:
     return admin.show_tenant(_tenant_id(args))
 
 
+def tenant_reindex(args: argparse.Namespace) -> dict[str, Any]:
+    return admin.reindex_tenant(_tenant_id(args))
+
+
 def key_create(args: argparse.Namespace) -> dict[str, Any]:
     tenant_id = _tenant_id(args)
     admin.show_tenant(tenant_id)  # a clear NOT_FOUND instead of a cancelled transaction
@@ -120,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("tenant_pos", nargs="?", metavar="ID")
     show.add_argument("--tenant")
     show.set_defaults(run=tenant_show)
+    reindex = tenant.add_parser(
+        "reindex", help="write the inbound address and customer email lookups of a tenant made before them"
+    )
+    reindex.add_argument("tenant_pos", nargs="?", metavar="ID")
+    reindex.add_argument("--tenant")
+    reindex.set_defaults(run=tenant_reindex)
 
     key = groups.add_parser("key", help="API keys").add_subparsers(dest="command", required=True)
     kcreate = key.add_parser("create", help="create an API key (the key is printed once)")

@@ -22,8 +22,8 @@ DEV_<PARAMETER_NAME> environment variables, e.g. DEV_WEBHOOK_RETRY_SCHEDULE=2,2,
 A function whose code folder does not exist yet is skipped (logged; its routes answer 404).
 
 Besides the template's routes, the gateway serves /openapi.json (with this stack as its server), Swagger UI at /docs
-(its assets from the installed Powertools package under /docs/static/: no CDN, works offline) and the emails sent
-at /_local/emails.
+(its assets from the installed Powertools package under /docs/static/: no CDN, works offline), the emails sent
+at /_local/emails, and POST /_local/inbound-email, which stores a raw message where SES would (see inbound_email).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ DEV_PARAMETERS = {
     "AllowPrivateWebhookTargets": "true",  # webhooks to a receiver on 127.0.0.1
     "WebhookRetrySchedule": "1,1,1,1,1,1,1",  # retries a second apart instead of minutes to hours
     "WebhookDisableAfterSeconds": "432000",
-    # Replies carry Reply-To: reply+<token>@inbound.localhost (a reserved name: nothing is ever delivered there).
+    # Replies carry Reply-To: reply+<token>@inbound.localhost (a reserved name: nothing is ever delivered there), and
+    # the demo tenant receives at demo@inbound.localhost (POST /_local/inbound-email).
     "InboundEmailDomain": "inbound.localhost",
 }
 
@@ -446,6 +447,20 @@ class LocalStack:
         finally:
             self._env.release()
 
+    def inbound_email(self, raw: bytes) -> dict[str, Any]:
+        """POST /_local/inbound-email: store a raw RFC 5322 message as SES's receipt rule would (the template's
+        inbound bucket, under its prefix, a key shaped like SES's message id), so that S3 notifies the queue and
+        the consumer threads it, as on AWS. 202 with where it was stored; the message is not checked here."""
+        if not raw.strip():
+            return problem(400, "VALIDATION_ERROR", "Validation failed", "the body is the raw message: it is empty")
+        bucket, prefix = inbound_mail_location(self.refs)
+        key = f"{prefix}{ses_message_id()}"
+        import boto3
+
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=raw)
+        body = json.dumps({"bucket": bucket, "key": key, "size": len(raw)})
+        return {"statusCode": 202, "headers": {"Content-Type": "application/json"}, "body": body}
+
     def route(self, method: str, path: str) -> tuple[template.Function, template.Route, dict[str, str]] | None:
         for fn in self.functions.values():
             for route in fn.routes:
@@ -473,6 +488,21 @@ class LocalStack:
             # HTTP API v2 treats any other return value as a 200 JSON body.
             return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(result)}
         return result
+
+
+INBOUND_BUCKET = "InboundMailBucket"
+
+
+def inbound_mail_location(refs: dict[str, str]) -> tuple[str, str]:
+    """The inbound bucket's local name and the key prefix its notification (and SES's S3 action) uses."""
+    (note,) = template.buckets()[INBOUND_BUCKET].notifications
+    return refs[INBOUND_BUCKET], note.prefix or ""
+
+
+def ses_message_id() -> str:
+    """A key like the ones SES gives the messages it stores: its message id, 40 lowercase letters and digits."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(40))
 
 
 class _Server(ThreadingHTTPServer):
@@ -517,6 +547,8 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             result = static_file(STATIC_MOUNTS[mount], path.removeprefix(mount))
         elif self.command == "GET" and path in ("/openapi.json", "/docs", "/"):
             result = self._static(path)
+        elif self.command == "POST" and path == "/_local/inbound-email":
+            result = self.stack.inbound_email(body)
         elif self.command == "GET" and path == "/_local/emails":
             # What moto's SES has sent (assignment emails, replies with all their headers), newest first.
             emails = json.dumps(localmail.sent_emails())
@@ -591,6 +623,7 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"Docs: {stack.base_url}/docs  (OpenAPI: {stack.base_url}/openapi.json)",
         f"Emails sent (newest first): {stack.base_url}/_local/emails",
         f"Demo tenant: {stack.demo_tenant_id} (Demo, prefix DEMO)",
+        *_inbound_lines(stack),
         f"API key: {stack.api_key}",
         f"AWS_ENDPOINT_URL={stack.aws_endpoint_url}",
         f"TABLE_NAME={stack.table_name}",
@@ -615,6 +648,17 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         ]
     lines.append("Ctrl+C to stop.")
     return "\n".join(lines)
+
+
+def _inbound_lines(stack: LocalStack) -> list[str]:
+    domain = stack.refs.get("InboundEmailDomain")
+    if not domain or INBOUND_BUCKET not in stack.refs:
+        return []
+    return [
+        f"Inbound email: the demo tenant receives at demo@{domain}; POST a raw message to "
+        f"{stack.base_url}/_local/inbound-email",
+        f"     curl -s --data-binary @mail.eml -H 'Content-Type: message/rfc822' {stack.base_url}/_local/inbound-email",
+    ]
 
 
 # Where a running `make dev` says where it is, for `make invoke` (DEV_STATE_FILE overrides; gitignored).

@@ -330,6 +330,9 @@ def _stream_record(name: str, new: dict[str, Any] | None, old: dict[str, Any] | 
     }
 
 
+SAMPLE_INBOUND_KEY = "inbound/c0ffee0sample0message0id00000000000000"  # shaped like SES's message ids
+
+
 def _sqs_batch(body: dict[str, Any], queue: str) -> dict[str, Any]:
     return {
         "Records": [
@@ -348,8 +351,9 @@ def _sqs_batch(body: dict[str, Any], queue: str) -> dict[str, Any]:
     }
 
 
-def _s3_upload_event(key: str, size: int) -> dict[str, Any]:
-    """The S3 event notification an upload to the attachments bucket sends (one record)."""
+def _s3_upload_event(key: str, size: int, bucket: str = SAMPLE_BUCKET) -> dict[str, Any]:
+    """The S3 event notification an object created in `bucket` sends (one record): an upload to the attachments
+    bucket, or a message SES stored in the inbound mail bucket."""
     return {
         "Records": [
             {
@@ -365,9 +369,9 @@ def _s3_upload_event(key: str, size: int) -> dict[str, Any]:
                     "s3SchemaVersion": "1.0",
                     "configurationId": "AttachmentEvents",
                     "bucket": {
-                        "name": SAMPLE_BUCKET,
+                        "name": bucket,
                         "ownerIdentity": {"principalId": "A3EXAMPLEOWNER"},
-                        "arn": f"arn:aws:s3:::{SAMPLE_BUCKET}",
+                        "arn": f"arn:aws:s3:::{bucket}",
                     },
                     "object": {
                         "key": key,
@@ -392,6 +396,10 @@ def _consumer_event(folder: str) -> dict[str, Any]:
     if folder == "check_attachment":
         # An upload for an attachment the seed never made: the checker deletes it (there is nothing to delete).
         return _sqs_batch(_s3_upload_event(f"u/{DEMO_TENANT_ID}/{UNKNOWN_ID}", 48213), "AttachmentEventsQueue")
+    if folder == "receive_inbound_email":
+        # What S3 sends when SES has stored a message; the seed stores none, so the consumer drops it as missing.
+        stored = _s3_upload_event(SAMPLE_INBOUND_KEY, 2048, bucket=template.bucket_name("InboundMailBucket"))
+        return _sqs_batch(stored, "InboundMailQueue")
     if folder == "send_assignment_email":
         # DEMO-1 assigned to the demo agent (a snapshot only: the consumer reads no agent item).
         return {"Records": [_stream_record("MODIFY", sample_ticket_item(**_ASSIGNED), ticket, "300")]}

@@ -60,6 +60,19 @@ def test_given_no_quota_and_no_auto_assign_when_tenant_create_then_quota_is_null
     assert run(capsys, "tenant", "show", tenant["id"])[1] == tenant
 
 
+def test_given_a_prefix_another_tenant_has_when_tenant_create_then_conflict_and_nothing_written(aws, capsys):
+    first = make_tenant(capsys)
+    before = all_items(aws)
+
+    code, out, err = run(capsys, "tenant", "create", "--name", "Other", "--prefix", "INV")
+
+    assert code != 0 and out is None
+    assert (err["error"]["code"], err["error"]["status"]) == ("CONFLICT", 409) and "INV" in err["error"]["detail"]
+    assert all_items(aws) == before  # no tenant, counters or address of the refused one
+    lookup = next(i for i in before if i["PK"] == "INBOUNDADDR#inv")
+    assert (lookup["tenantId"], lookup["ticketPrefix"]) == (first["id"], "INV")
+
+
 def test_given_a_tenant_when_key_create_then_key_is_printed_once_and_stored_only_as_its_sha256(aws, capsys):
     tenant = make_tenant(capsys)
 

@@ -364,7 +364,7 @@ WRITES: dict[str, Write] = {
     "create customer": Write(
         "TransactWriteItems", _has_put("customer"),
         lambda w: ("POST", "/v1/customers", {"externalId": "c3", "name": "C3", "email": "c3@x.io"}, None),
-        201, {"customer": 1, "customerext": 1},
+        201, {"customer": 1, "customerext": 1, "customeremail": 1},
     ),
     "PATCH customer externalId": Write(
         "TransactWriteItems", _has_put("customer"),
@@ -374,7 +374,7 @@ WRITES: dict[str, Write] = {
     "DELETE customer": Write(
         "TransactWriteItems", _key_type("CUSTOMER"),
         lambda w: ("DELETE", f"/v1/customers/{w.ids['c2']}", None, None),
-        204, {"customer": -1, "customerext": -1},
+        204, {"customer": -1, "customerext": -1, "customeremail": -1},
     ),
     "create agent": Write(
         "TransactWriteItems", _has_put("agent"),

@@ -15,6 +15,7 @@ nothing" is checked by scanning the whole table before and after each request.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -586,6 +587,9 @@ class TestControls:
         assert r.status == 201, r.body
 
 
+_FRESH = itertools.count(1)
+
+
 def _fresh_world(world: World) -> World:
-    tenant, ids = _tenant_with_one_of_each("CTL")
+    tenant, ids = _tenant_with_one_of_each(f"CTL{next(_FRESH)}")  # ticket prefixes are unique across tenants
     return World(world.client, tenant, ids, world.refs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -33,6 +34,13 @@ def new_id(now_ms: int | None = None) -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
         _last_ms, _last_rand = ms, rand
+    return _encode(ms, 10) + _encode(rand, 16)
+
+
+def derived_id(ms: int, seed: str) -> str:
+    """A ULID of millisecond `ms` whose random part comes from `seed`: the same seed makes the same id, so a retry
+    of a write that made it (a received email's attachments) rewrites what the first attempt left, not a copy."""
+    rand = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big") >> 1
     return _encode(ms, 10) + _encode(rand, 16)
 
 

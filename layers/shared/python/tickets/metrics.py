@@ -22,7 +22,12 @@ EMAILS_REJECTED = "EmailsRejected"  # replies SES refused for good (or to an add
 THROTTLES = "Throttles"  # source: api (a 503 answer, or a bulk item's 503), consumer (a record failed by throttling)
 # outcome: ready, rejected (the two decisions); duplicate, superseded, missing, orphan, ignored, malformed, test_event
 ATTACHMENT_CHECKS = "AttachmentChecks"
-METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES, ATTACHMENT_CHECKS)
+# outcome: comment, new_ticket, follow_up (stored); duplicate (a re-delivery); too_large, missing, malformed, bomb,
+# undecodable, virus, spam, own_mail, auto_reply, bulk, unknown_recipient, quota (dropped). See logic/inbound.py.
+INBOUND_EMAILS = "InboundEmails"
+METRICS = (
+    TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES, ATTACHMENT_CHECKS, INBOUND_EMAILS,
+)  # fmt: skip
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads
 _pending: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()

@@ -100,3 +100,19 @@ def usable(item: dict[str, Any] | None, now_epoch: int) -> bool:
     if not item or item.get("state") != "ready" or item.get("commentId"):
         return False
     return EXPIRES in item and not expired(item, now_epoch)
+
+
+def received_op(tenant_id: str, attachment: dict[str, Any], ticket_id: str, comment_id: str) -> TxnItem:
+    """A file that came with a received email: checked already (logic.filetypes), so written `ready` and claimed
+    by its comment, in the comment's transaction. Its id is derived from the message, so a retry rewrites it."""
+    item = {
+        **keys.attachment(tenant_id, attachment["id"]),
+        "type": "attachment",
+        "tenantId": tenant_id,
+        **{k: attachment[k] for k in ("id", "filename", "contentType", "size", "createdAt")},
+        "state": "ready",
+        "source": "email",
+        "ticketId": ticket_id,
+        "commentId": comment_id,
+    }
+    return {"Put": {"TableName": table(), "Item": serialize(item)}}, None

@@ -41,7 +41,13 @@ def message_id_hash(message_id: str) -> str:
     return hashlib.sha256(message_id.strip().strip("<>").lower().encode()).hexdigest()[:40]
 
 
-def message_id_op(tenant_id: str, message_id: str, ticket_id: str, comment_id: str) -> TxnItem:
+class AlreadyStored(Exception):
+    """The tenant has this received message already (its Message-ID lookup exists): a re-delivery."""
+
+
+def message_id_op(tenant_id: str, message_id: str, ticket_id: str, comment_id: str, *, once: bool = False) -> TxnItem:
+    """The lookup from a Message-ID to its ticket and comment. `once`: a received message's, written only if the
+    tenant does not have it yet (AlreadyStored otherwise), which makes storing a received message idempotent."""
     item = {
         **keys.message_id(tenant_id, message_id_hash(message_id)),
         "type": "messageid",
@@ -49,6 +55,9 @@ def message_id_op(tenant_id: str, message_id: str, ticket_id: str, comment_id: s
         "ticketId": ticket_id,
         "commentId": comment_id,
     }
+    if once:
+        put = {"TableName": table(), "Item": serialize(item), "ConditionExpression": "attribute_not_exists(PK)"}
+        return {"Put": put}, AlreadyStored
     return {"Put": {"TableName": table(), "Item": serialize(item)}}, None  # the same id again: same ticket
 
 
@@ -78,6 +87,9 @@ def find_by_message_id(tenant_id: str, message_id: str) -> dict[str, Any] | None
 
 
 def find_by_reply_token(token: str) -> dict[str, Any] | None:
-    """{tenantId, ticketId} of a reply token, if any."""
+    """{tenantId, ticketId} of a reply token, if any (the token names its tenant: it is a global lookup)."""
     resp = ddb().get_item(TableName=table(), Key=serialize(keys.reply_token(token)), ConsistentRead=True)
-    return strip_keys(deserialize(resp["Item"])) if "Item" in resp else None
+    if "Item" not in resp:
+        return None
+    item = deserialize(resp["Item"])
+    return {"tenantId": item["tenantId"], "ticketId": item["ticketId"]}

@@ -1,4 +1,5 @@
-"""Customers, and the externalId pointer that makes externalId unique per tenant."""
+"""Customers, the externalId pointer that makes externalId unique per tenant, and the email lookups that let
+inbound mail find its sender's customer."""
 
 from __future__ import annotations
 
@@ -46,6 +47,30 @@ def _pointer(tenant_id: str, c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def normalise_email(email: str) -> str:
+    """How an email address is compared: trimmed and lowercased (every mail system we meet ignores case)."""
+    return email.strip().lower()
+
+
+def _email_key(tenant_id: str, c: dict[str, Any]) -> dict[str, str] | None:
+    email = normalise_email(c.get("email") or "")
+    return keys.customer_email(tenant_id, email, c["id"]) if email else None
+
+
+def _email_put(tenant_id: str, c: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer's email lookup (holding its snapshot), or nothing for a customer without an email."""
+    key = _email_key(tenant_id, c)
+    if key is None:
+        return []
+    item = {**key, "type": "customeremail", "tenantId": tenant_id, "customer": snapshot(c)}
+    return [{"Put": {"TableName": table(), "Item": serialize(item)}}]
+
+
+def _email_delete(tenant_id: str, c: dict[str, Any]) -> list[dict[str, Any]]:
+    key = _email_key(tenant_id, c)
+    return [{"Delete": {"TableName": table(), "Key": serialize(key)}}] if key else []
+
+
 def _transact(items: list[dict[str, Any]], duplicate_at: int | None) -> None:
     try:
         transact_write(items)
@@ -82,6 +107,7 @@ def create(tenant_id: str, c: dict[str, Any]) -> None:
                 }
             },
             counters.add(tenant_id, {"customers": 1}),
+            *_email_put(tenant_id, c),
         ],
         duplicate_at=1,
     )
@@ -132,6 +158,10 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
         duplicate_at = 2
     elif snapshot(new) != snapshot(old):
         items.append({"Put": {"TableName": table(), "Item": serialize(_pointer(tenant_id, new))}})
+    if _email_key(tenant_id, new) != _email_key(tenant_id, old):
+        items += _email_delete(tenant_id, old)
+    if snapshot(new) != snapshot(old):
+        items += _email_put(tenant_id, new)  # a new address, or a new snapshot under the same one
     _transact(items, duplicate_at)
 
 
@@ -156,6 +186,7 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
                     }
                 },
                 counters.add(tenant_id, {"customers": -1}),
+                *_email_delete(tenant_id, old),
             ],
             duplicate_at=None,
         )
@@ -168,3 +199,47 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
                 f"customer {old['id']} still has {current['ticketCount']} tickets; unlink or delete them first"
             ) from None
         raise
+
+
+def find_by_email(tenant_id: str, email: str) -> dict[str, Any] | None:
+    """The snapshot of the tenant's oldest customer with this email (ids are time-ordered), in one Query."""
+    email = normalise_email(email)
+    if not email:
+        return None
+    resp = ddb().query(
+        TableName=table(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues={
+            ":pk": value(keys.tenant_pk(tenant_id)),
+            ":prefix": value(keys.customer_email_prefix(email)),
+        },
+        Limit=1,
+        ConsistentRead=True,
+    )
+    items = resp.get("Items") or []
+    return deserialize(items[0])["customer"] if items else None
+
+
+def index_emails(tenant_id: str) -> int:
+    """Write the email lookup of every customer of the tenant that has an email (customers made before the lookups
+    existed); idempotent. Returns how many were written."""
+    written, start = 0, None
+    while True:
+        page = ddb().query(
+            TableName=table(),
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={
+                ":pk": value(keys.tenant_pk(tenant_id)),
+                ":lo": value(keys.CUSTOMER_PREFIX),
+                ":hi": value(keys.CUSTOMER_PREFIX + "~"),
+            },
+            ConsistentRead=True,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        for raw in page.get("Items") or []:
+            for put in _email_put(tenant_id, strip_keys(deserialize(raw))):
+                ddb().put_item(**put["Put"])
+                written += 1
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return written

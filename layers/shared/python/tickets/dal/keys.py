@@ -222,3 +222,18 @@ def parse_attachment_upload(key: str) -> tuple[str, str] | None:
     if f"{prefix}{sep}" != UPLOAD_PREFIX or not sep2 or not tenant_id or not attachment_id or "/" in attachment_id:
         return None
     return tenant_id, attachment_id
+
+
+def inbound_address(prefix: str) -> dict[str, str]:
+    """Global lookup of a tenant's inbound address `<ticket prefix, lowercase>@<InboundEmailDomain>`, by its local
+    part: the address is all a received mail carries. Its conditional Put makes ticket prefixes unique."""
+    return {PK: f"INBOUNDADDR#{prefix.lower()}", SK: "INBOUNDADDR"}
+
+
+def customer_email(tenant_id: str, email: str, customer_id: str) -> dict[str, str]:
+    """One customer's (normalised) email: inbound mail finds its sender's customer, the oldest when several share it."""
+    return {PK: tenant_pk(tenant_id), SK: f"{customer_email_prefix(email)}{customer_id}"}
+
+
+def customer_email_prefix(email: str) -> str:
+    return f"CUSTOMEREMAIL#{email}#"

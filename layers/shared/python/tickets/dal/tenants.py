@@ -11,23 +11,95 @@ from tickets.dal.client import condition_failed_reasons, ddb, deserialize, seria
 from tickets.errors import Conflict, NotFound, PlanLimitReached, ValidationFailed
 
 
+def _cancelled(exc: ClientError) -> list[str]:
+    """Per-item reasons of a cancelled transaction (empty for any other error)."""
+    return condition_failed_reasons(exc) if exc.response["Error"]["Code"] == "TransactionCanceledException" else []
+
+
+def _address_item(tenant_id: str, prefix: str) -> dict[str, Any]:
+    return {**keys.inbound_address(prefix), "type": "inboundaddr", "tenantId": tenant_id, "ticketPrefix": prefix}
+
+
 def put_tenant(tenant: dict[str, Any]) -> None:
+    """The tenant, its counters and its inbound address lookup; a ticket prefix another tenant has is a 409."""
     tid = tenant["id"]
     item = {**keys.tenant(tid), "type": "tenant", "tenantId": tid, "seq": 0, **tenant}
+    item["inboundAddress"] = tenant["ticketPrefix"].lower()  # the local part its address lookup gives it
     if item.get("monthlyTicketQuota") is None:
         item.pop("monthlyTicketQuota", None)
-    transact_write(
-        [
-            {"Put": {"TableName": table(), "Item": serialize(item), "ConditionExpression": "attribute_not_exists(PK)"}},
-            {
-                "Put": {
-                    "TableName": table(),
-                    "Item": serialize({**keys.counts(tid), "type": "counts", "tenantId": tid, "total": 0}),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-        ]
-    )
+    try:
+        transact_write(
+            [
+                {
+                    "Put": {
+                        "TableName": table(),
+                        "Item": serialize(item),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table(),
+                        "Item": serialize({**keys.counts(tid), "type": "counts", "tenantId": tid, "total": 0}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table(),
+                        "Item": serialize(_address_item(tid, tenant["ticketPrefix"])),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        )
+    except ClientError as exc:
+        reasons = _cancelled(exc)
+        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+            raise Conflict(f"the ticket prefix {tenant['ticketPrefix']} belongs to another tenant") from exc
+        raise
+
+
+def index_address(tenant_id: str, prefix: str) -> bool:
+    """Give an existing tenant (made before addresses were indexed) its inbound address lookup: idempotent.
+
+    True if the lookup was written now, False if the tenant had it already; 409 if another tenant has the prefix.
+    The tenant item records the address it owns (`inboundAddress`, what GET /v1/me shows) in the same write."""
+    mark = {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.tenant(tenant_id)),
+            "UpdateExpression": "SET inboundAddress = :local",
+            "ConditionExpression": "attribute_exists(PK)",
+            "ExpressionAttributeValues": {":local": value(prefix.lower())},
+        }
+    }
+    claim = {
+        "Put": {
+            "TableName": table(),
+            "Item": serialize(_address_item(tenant_id, prefix)),
+            "ConditionExpression": "attribute_not_exists(PK) OR tenantId = :me",
+            "ExpressionAttributeValues": {":me": value(tenant_id)},
+        }
+    }
+    had = tenant_id_by_address(prefix) == tenant_id
+    try:
+        transact_write([claim, mark])
+    except ClientError as exc:
+        reasons = _cancelled(exc)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            owner = tenant_id_by_address(prefix)
+            raise Conflict(f"the ticket prefix {prefix} belongs to another tenant ({owner})") from exc
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise NotFound(f"no tenant {tenant_id}") from exc
+        raise
+    return not had
+
+
+def tenant_id_by_address(local_part: str) -> str | None:
+    """The tenant whose inbound address has this local part (its ticket prefix, any letter case), if any."""
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.inbound_address(local_part)), ConsistentRead=True)
+    return deserialize(resp["Item"]).get("tenantId") if "Item" in resp else None
 
 
 def get_tenant(tenant_id: str) -> dict[str, Any] | None:

@@ -111,6 +111,9 @@ class _Txn:
 
 FINISHED = frozenset({"resolved", "closed"})
 
+# An item for a ticket's transaction, and the domain error to raise if its condition fails (None: a race).
+TxnItem = tuple[dict[str, Any], type[Exception] | None]
+
 
 class AssignmentRaced(Exception):
     """The auto-assigned agent's load or availability changed since it was chosen: choose again."""
@@ -212,12 +215,14 @@ def create(
     *,
     guard: AssignGuard | None = None,
     dedupe_claim: str | None = None,
+    extra: Sequence[TxnItem] = (),
 ) -> None:
     """Write a new ticket, its reference pointer and every counter it moves, in one transaction.
 
     `guard`: auto-assignment's expectations of the chosen agent (AssignmentRaced if they no longer hold).
     `dedupe_claim`: the claim token this request holds on the ticket's dedupe pointer, which the same
-    transaction turns into a pointer to the new ticket.
+    transaction turns into a pointer to the new ticket. `extra`: more items for the same transaction (the
+    first comment of a ticket opened by email).
     """
     status = keys.status_count_attr(ticket["status"])
     txn = _Txn([], [])
@@ -261,11 +266,9 @@ def create(
             },
             DedupeClaimLost,
         )
+    for extra_item, on_fail in extra:
+        txn.add(extra_item, on_fail)
     txn.commit()
-
-
-# An item for a ticket's transaction, and the domain error to raise if its condition fails (None: a race).
-TxnItem = tuple[dict[str, Any], type[Exception] | None]
 
 
 def replace(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tickets.config import settings
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.client import get_many
@@ -15,7 +16,8 @@ from tickets.timeutil import iso, month_key, now
 
 
 def me(caller: Principal) -> dict[str, Any]:
-    """The tenant, the key (never its value or hash) and the agent it acts as, in one BatchGetItem."""
+    """The tenant (with its inbound address), the key (never its value or hash) and the agent it acts as, in one
+    BatchGetItem."""
     tid = caller.tenantId
     refs = [("tenant", keys.tenant(tid)), ("key", keys.api_key_meta(tid, caller.keyId))]
     if caller.agentId:
@@ -26,10 +28,18 @@ def me(caller: Principal) -> dict[str, Any]:
         raise Unauthorized("the API key is unknown or revoked")
     agent = found.get("agent")
     return {
-        "tenant": {k: tenant.get(k) for k in ("id", "name", "ticketPrefix")} | {"inboundEmail": None},
+        "tenant": {k: tenant.get(k) for k in ("id", "name", "ticketPrefix")} | {"inboundEmail": inbound_email(tenant)},
         "key": {k: key.get(k) for k in ("id", "name", "agentId")} | {"scopes": key.get("scopes", [])},
         "agent": agents.public(agent) if agent else None,
     }
+
+
+def inbound_email(tenant: dict[str, Any]) -> str | None:
+    """The tenant's address, `<ticket prefix, lowercase>@<InboundEmailDomain>`: None when this deployment receives
+    no email, or the tenant's address is not indexed yet (a tenant made before inbound email: tools.admin
+    `tenant reindex`)."""
+    domain, local = settings().inbound_email_domain, tenant.get("inboundAddress")
+    return f"{local}@{domain}" if domain and local else None
 
 
 def next_month(moment: datetime) -> datetime:

@@ -8,6 +8,8 @@ import secrets
 from typing import Any
 
 from tickets import ids
+from tickets.config import settings
+from tickets.dal import customers as customers_dal
 from tickets.dal import tenants as dal
 from tickets.errors import FieldError, NotFound, ValidationFailed
 from tickets.models.tenants import SCOPES, TenantCreate
@@ -32,6 +34,22 @@ def show_tenant(tenant_id: str) -> dict[str, Any]:
     if not found:
         raise NotFound(f"no tenant {tenant_id}")
     return {k: found.get(k) for k in ("id", "name", "ticketPrefix", "monthlyTicketQuota", "autoAssign")}
+
+
+def reindex_tenant(tenant_id: str) -> dict[str, Any]:
+    """Write the lookups a tenant made before inbound email lacks (idempotent, safe to run again): its inbound
+    address (`<prefix>@<InboundEmailDomain>`; 409 if another tenant took the prefix) and its customers' emails."""
+    tenant = show_tenant(tenant_id)
+    created = dal.index_address(tenant_id, tenant["ticketPrefix"])
+    customers = customers_dal.index_emails(tenant_id)
+    domain = settings().inbound_email_domain
+    return {
+        "tenantId": tenant_id,
+        "ticketPrefix": tenant["ticketPrefix"],
+        "inboundEmail": f"{tenant['ticketPrefix'].lower()}@{domain}" if domain else None,
+        "addressIndexed": "created" if created else "already",
+        "customerEmailsIndexed": customers,
+    }
 
 
 def create_api_key(

@@ -6,7 +6,7 @@ import contextlib
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tickets import ids, metrics
@@ -94,11 +94,14 @@ def insert_ticket(
     *,
     assign: Assigner | None = None,
     dedupe_claim: str | None = None,
+    prepare: Callable[[dict[str, Any]], Sequence[dal.TxnItem]] | None = None,
 ) -> dict[str, Any]:
     """Number a new ticket (sequence + monthly quota in one conditional update) and write it.
 
     With `assign`, the assignee is chosen after the tenant's settings are known and re-chosen if the
     chosen agent's load changes before the write commits; the number is allocated once either way.
+    `prepare(ticket)` may complete the ticket about to be written (id, number and times known) and returns
+    items for the same transaction: how a ticket opened by email gets its first comment in the same write.
     """
     new_id = ids.new_id()  # createdAt is the id's own millisecond, so id ranges and createdAt agree
     moment = from_ms(ids.timestamp_ms(new_id))
@@ -128,8 +131,9 @@ def insert_ticket(
                 fields, guard = choice
                 ticket |= fields
             _apply_status_times(ticket, None, at)
+            extra = prepare(ticket) if prepare else ()
             try:
-                dal.create(tenant_id, ticket, actor, guard=guard, dedupe_claim=dedupe_claim)
+                dal.create(tenant_id, ticket, actor, guard=guard, dedupe_claim=dedupe_claim, extra=extra)
             except dal.AssignmentRaced:
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # jitter before choosing again
                 continue
