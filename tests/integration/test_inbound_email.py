@@ -639,12 +639,3 @@ def test_given_attachments_then_allowed_files_are_stored_ready_and_claimed_and_t
         assert (obj["ContentType"], obj["Metadata"]) == (ref["contentType"], {"source": "email"})
         tags = mailroom.s3.get_object_tagging(Bucket=bucket, Key=f"t/{tenant.tenant_id}/{ref['id']}")["TagSet"]
         assert tags == [{"Key": "state", "Value": "claimed"}]  # out of the lifecycle rule's reach, as claimed files
-
-
-def test_given_no_attachments_bucket_then_attachments_are_skipped_with_a_note(mailroom, tenant):
-    mailroom.receive(raw_mail(attachments=(("invoice.pdf", "application/pdf", PDF),)))
-
-    (ticket,) = tickets_of(mailroom, tenant)
-    (comment,) = comments_of(mailroom, tenant, ticket["id"])
-    assert comment["attachments"] == [] and mailroom.stored(tenant, "attachment") == []
-    assert comment["body"].endswith("[1 attachment(s) not kept: this deployment stores no attachments]")

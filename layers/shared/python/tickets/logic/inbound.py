@@ -399,9 +399,8 @@ def _attachments(tenant_id: str, message: mail.Mail, seed: str, at_ms: int) -> t
     if not message.attachments:
         return [], []
     bucket = settings().attachments_bucket
-    if not bucket:
-        logger.info("attachments not kept: no attachments bucket", extra={"count": len(message.attachments)})
-        return [], [f"[{len(message.attachments)} attachment(s) not kept: this deployment stores no attachments]"]
+    if not bucket:  # the template always gives the consumer AttachmentsBucket: a missing one is a broken deploy
+        raise RuntimeError("ATTACHMENTS_BUCKET is not set (template resource AttachmentsBucket)")
     files: list[dict[str, Any]] = []
     notes: list[str] = []
     for index, attachment in enumerate(message.attachments):
