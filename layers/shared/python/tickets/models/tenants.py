@@ -21,6 +21,7 @@ SCOPES = (
     "agents:write",
     "webhooks:manage",
     "keys:manage",
+    "settings:manage",  # groups, business hours, SLA policies, shared views
 )
 
 
