@@ -40,12 +40,21 @@ def table_items(stack: Stack) -> Iterator[Callable[[], list[str]]]:
         out, kwargs = [], {"TableName": stack.table_name}
         while True:
             page = client.scan(**kwargs)
-            out += [json.dumps(i, sort_keys=True) for i in page["Items"]]
+            out += [json.dumps(i, sort_keys=True) for i in page["Items"] if not _by_a_consumer(i)]
             if "LastEvaluatedKey" not in page:
                 return sorted(out)
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     yield scan
+
+
+# What the stack's stream and queue consumers write, in their own time, after the earlier writes of a test: a
+# refused request must write nothing itself, and these can land at any moment, so they are not compared.
+CONSUMER_TYPES = frozenset({"history", "delivery", "deliveryattempt", "connection"})
+
+
+def _by_a_consumer(item: dict[str, Any]) -> bool:
+    return item.get("type", {}).get("S") in CONSUMER_TYPES or item["PK"]["S"].startswith("IDEMPOTENCY#")
 
 
 def _settled(scan: Callable[[], list[str]], timeout: float = 10.0) -> list[str]:

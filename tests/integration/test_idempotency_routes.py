@@ -13,10 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import TABLE, items
+from tests.conftest import items
 from tests.integration.test_hostile_input import (
     BODIES,
     CONTROL_STATUS,
@@ -25,7 +24,6 @@ from tests.integration.test_hostile_input import (
     _tenant_with_one_of_each,
     invoke,
 )
-from tools import template
 
 POST_ROUTES = sorted(route for route in BODIES if route[0] == "POST")
 REPLAYED = "idempotent-replayed"
@@ -33,10 +31,9 @@ UNKNOWN = "01J0000000000000000000000Z"  # a well-formed id that no resource has
 
 
 @pytest.fixture
-def world(aws: Any) -> World:
-    queues = template.create_queues(boto3.client("sqs", region_name="us-east-1"))
+def world(aws: Any, resources: Any) -> World:
     tenant, ids = _tenant_with_one_of_each("IDM")
-    return World(aws, tenant, ids, template.build_refs(table={"Table": TABLE}, queues=queues))
+    return World(aws, tenant, ids, resources.refs)
 
 
 def _records(world: World) -> list[dict[str, Any]]:

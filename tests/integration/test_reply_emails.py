@@ -359,5 +359,5 @@ def test_given_the_template_then_the_function_reads_inserts_of_public_outbound_c
     assert source.on_failure == "StreamFailureDLQ" and source.report_batch_item_failures and source.bisect_on_error
     statements = [st for p in template.load()["Resources"][FN.name]["Properties"]["Policies"] for st in p["Statement"]]
     actions = sorted(a for st in statements for a in st["Action"])
-    assert actions == sorted(["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    assert actions == sorted(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                               "sqs:SendMessage", "ses:SendEmail", "s3:GetObject"])  # fmt: skip
