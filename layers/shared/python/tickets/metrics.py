@@ -19,7 +19,9 @@ TICKETS_CREATED = "TicketsCreated"  # channel: api, email, web, phone, chat
 WEBHOOK_DELIVERIES = "WebhookDeliveries"  # outcome: succeeded, retry_scheduled, failed, endpoint_disabled
 EMAILS_SENT = "EmailsSent"
 THROTTLES = "Throttles"  # source: api (a 503 answer, or a bulk item's 503), consumer (a record failed by throttling)
-METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, THROTTLES)
+# outcome: sent, gone (the connection had closed: deleted), revoked (its key was revoked: closed), failed
+REALTIME_PUSHES = "RealtimePushes"
+METRICS = (TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, THROTTLES, REALTIME_PUSHES)
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads
 _pending: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
