@@ -493,3 +493,26 @@ def test_given_a_batch_of_one_tenants_events_then_its_connections_are_read_once(
 
     assert sum(records) == 5 and len(conn.messages()) == 5
     assert len(reads) == len(records) < 5  # one Query per tenant per batch, not one per record
+
+
+def test_given_pushes_then_they_are_counted_by_outcome_as_emf_metrics(tenant, realtime, pushes, monkeypatch, capsys):
+    from tests.integration.test_metrics import emitted, m
+    from tickets.logic import realtime_push
+
+    grace = make_agent(tenant, "Grace")
+    alive, gone, revoked = connect(realtime, tenant.key), connect(realtime, tenant.key), connect(realtime, grace.key)
+    realtime.connections.remove(gone.id)
+    assert call("DELETE", f"/v1/api-keys/{grace.key_id}", key=tenant.key).status == 204
+    realtime_push.clear_cache()  # as 60 s later
+    capsys.readouterr()
+    call("POST", "/v1/tickets", key=tenant.key, body={"subject": "Counted"})
+    call("POST", "/v1/tickets", key=tenant.key, body={"subject": "Counted again"})
+    pushes()
+
+    counted = {k: v for k, v in emitted(capsys.readouterr().out).items() if k[0] == "RealtimePushes"}
+    assert counted == {
+        m("RealtimePushes", outcome="sent"): 2,
+        m("RealtimePushes", outcome="gone"): 1,
+        m("RealtimePushes", outcome="revoked"): 1,
+    }
+    assert len(alive.messages()) == 2 and gone.messages() == [] and revoked.messages() == []
