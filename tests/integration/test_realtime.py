@@ -516,3 +516,29 @@ def test_given_pushes_then_they_are_counted_by_outcome_as_emf_metrics(tenant, re
         m("RealtimePushes", outcome="revoked"): 1,
     }
     assert len(alive.messages()) == 2 and gone.messages() == [] and revoked.messages() == []
+
+
+def test_given_an_idempotency_key_when_storing_the_token_fails_then_503_no_record_and_the_retry_makes_a_token(
+    aws, tenant, monkeypatch
+):
+    from botocore.exceptions import ClientError
+
+    from tickets.dal import keys
+    from tickets.dal import realtime as dal
+
+    def throttled(*_: Any, **__: Any) -> None:
+        error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+        raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(dal, "put_token", throttled)
+        failed = call("POST", "/v1/realtime/tokens", key=tenant.key, headers={"Idempotency-Key": "console-2"})
+    assert failed.status == 503 and failed.json["code"] == "SERVICE_UNAVAILABLE"
+    assert items(aws, keys.idempotency_partition(tenant.tenant_id)) == []  # the in-progress record is gone
+
+    retried = call("POST", "/v1/realtime/tokens", key=tenant.key, headers={"Idempotency-Key": "console-2"})
+    assert (
+        retried.status == 201
+        and retried.json["token"].startswith("rt_")
+        and "idempotent-replayed" not in retried.headers
+    )

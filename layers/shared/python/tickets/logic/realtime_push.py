@@ -122,10 +122,10 @@ def _open_connections(tenant_id: str, cache: dict[str, list[dict[str, Any]]]) ->
         return []
     alive = _keys_alive(tenant_id, {c["keyId"] for c in connections})
     revoked = [c for c in connections if not alive.get(c["keyId"], False)]
-    for conn in revoked:
-        _close(tenant_id, conn["connectionId"])
-        metrics.count(metrics.REALTIME_PUSHES, outcome="revoked")
-        logger.info("connection of a revoked key closed", extra={"connection_id": conn["connectionId"]})
+    for conn in revoked:  # never sent to; closed and forgotten (or, if closing failed, tried again next batch)
+        if _close(tenant_id, conn["connectionId"]):
+            metrics.count(metrics.REALTIME_PUSHES, outcome="revoked")
+            logger.info("connection of a revoked key closed", extra={"connection_id": conn["connectionId"]})
     if revoked:
         cache[tenant_id] = connections = [c for c in connections if alive.get(c["keyId"], False)]
     return connections
@@ -144,14 +144,18 @@ def _gone(exc: ClientError) -> bool:
     )
 
 
-def _close(tenant_id: str, connection_id: str) -> None:
-    """Close the socket (API Gateway then runs $disconnect) and forget the connection."""
+def _close(tenant_id: str, connection_id: str) -> bool:
+    """Close the socket (API Gateway then runs $disconnect) and forget the connection; False if API Gateway could
+    not be told (the connection stays registered, unsent to, and is closed on a later batch)."""
     try:
         _client().delete_connection(ConnectionId=connection_id)
-    except ClientError as exc:
-        if not _gone(exc):
-            raise
+    except (ClientError, BotoCoreError) as exc:
+        if not (isinstance(exc, ClientError) and _gone(exc)):
+            metrics.count(metrics.REALTIME_PUSHES, outcome="failed")
+            logger.warning("closing a revoked key's connection failed", extra={"connection_id": connection_id})
+            return False
     dal.delete_connection(tenant_id, connection_id)
+    return True
 
 
 # ------------------------------------------------------------------------------------------------ sending
