@@ -258,6 +258,10 @@ def _reset_env_caches() -> None:
     client.cache_clear()
     for service in ("dynamodb", "sqs", "events", "sesv2"):
         client(service)  # client creation is not thread-safe: build them now, while no handler runs
+    if url := os.environ.get("REALTIME_CONNECTIONS_URL"):
+        from tickets.aws import connections_client
+
+        connections_client(url)  # the push consumer's @connections client, likewise
 
 
 class LocalStack:

@@ -542,3 +542,35 @@ def test_given_an_idempotency_key_when_storing_the_token_fails_then_503_no_recor
         and retried.json["token"].startswith("rt_")
         and "idempotent-replayed" not in retried.headers
     )
+
+
+def test_given_closing_a_revoked_keys_connection_fails_then_it_gets_nothing_and_is_closed_on_a_later_batch(
+    aws, tenant, realtime, pushes, monkeypatch
+):
+    from botocore.exceptions import ClientError
+
+    from tickets.logic import realtime_push
+
+    grace = make_agent(tenant, "Grace")
+    revoked = connect(realtime, grace.key)
+    assert call("DELETE", f"/v1/api-keys/{grace.key_id}", key=tenant.key).status == 204
+    real_client = realtime_push._client
+
+    class Throttled:  # API Gateway's @connections throttles the DeleteConnection (after botocore's retries)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_client(), name)
+
+        def delete_connection(self, **_: Any) -> None:
+            error = {"Code": "LimitExceededException", "Message": "Rate exceeded"}
+            raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 429}}, "DeleteConnection")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(realtime_push, "_client", Throttled)
+        call("POST", "/v1/tickets", key=tenant.key, body={"subject": "Not for a revoked key"})
+        pushes()
+    assert revoked.messages() == [] and not revoked.closed
+    assert [i["connectionId"] for i in stored(aws, tenant, "CONN#")] == [revoked.id]  # still there, to close later
+
+    call("POST", "/v1/tickets", key=tenant.key, body={"subject": "Later"})
+    pushes()
+    assert revoked.messages() == [] and revoked.closed and stored(aws, tenant, "CONN#") == []
