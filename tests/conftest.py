@@ -65,6 +65,36 @@ def aws() -> Iterator[Any]:
     reset_caches()
 
 
+@pytest.fixture
+def realtime(aws: Any) -> Iterator[Any]:
+    """The WebSocket API in-process: tools.realtime's local @connections endpoint, named in every function's
+    REALTIME_CONNECTIONS_URL as the stage's URL is on AWS, and its routes ($connect, $disconnect, $default) run by
+    the template's functions. Connections are recorded (`conn.messages()`) instead of being sockets."""
+    from tickets.logic import realtime_push
+    from tools.realtime import Connections, Routes
+
+    connections = Connections().start()
+    template.local_endpoints["REALTIME_CONNECTIONS_URL"] = connections.url
+
+    def invoke(name: str, event: dict[str, Any]) -> Any:
+        fn = _FUNCTIONS[name]
+        before = dict(os.environ)
+        template.apply_env(fn, {"Table": TABLE})
+        if os.environ != before:
+            from tickets.config import settings
+
+            settings.cache_clear()
+        return template.load_handler(fn)(event, FakeContext(fn.name))
+
+    realtime_push.clear_cache()
+    try:
+        yield Routes(invoke, connections)
+    finally:
+        template.local_endpoints.pop("REALTIME_CONNECTIONS_URL", None)
+        connections.stop()
+        realtime_push.clear_cache()
+
+
 @pytest.fixture(autouse=True)
 def iam_denials() -> Iterator[None]:
     """Fail the test when a function made an AWS call its template policy does not allow, even if the app turned

@@ -55,6 +55,7 @@ class StackInfo:
     startup_seconds: float
     log_dir: Path  # the stack's stdout and stderr files, while it runs
     state_file: Path | None = None  # where it tells `make invoke` about itself (DEV_STATE_FILE)
+    ws_url: str = ""  # the real-time WebSocket, ws://127.0.0.1:<port>
     iam_denials: list[str] = field(default_factory=list)  # calls its policies refused (tools/iam.py), once stopped
 
     def request(
@@ -118,7 +119,7 @@ def _read_banner(out: Path, proc: subprocess.Popen[bytes]) -> str:
 def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackInfo]:
     """Start `python -m tools.devstack` exactly as `make dev` runs it; stop it on exit."""
     key = "tk_" + secrets.token_urlsafe(32)
-    env = {**os.environ, "PORT": "0", "LOCAL_AWS_PORT": "0", "DEV_API_KEY": key}
+    env = {**os.environ, "PORT": "0", "LOCAL_AWS_PORT": "0", "WS_PORT": "0", "DEV_API_KEY": key}
     env.update(extra_env or {})
     env.pop("AWS_ENDPOINT_URL", None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,7 +140,8 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                 base = re.search(r"^Base URL: (http://\S+)/v1$", banner, re.M)
                 aws = re.search(r"^AWS_ENDPOINT_URL=(\S+)$", banner, re.M)
                 table = re.search(r"^TABLE_NAME=(\S+)$", banner, re.M)
-                assert api_key and base and aws and table, banner
+                ws = re.search(r"^WebSocket: (ws://\S+)", banner, re.M)
+                assert api_key and base and aws and table and ws, banner
                 info = StackInfo(
                     base.group(1),
                     aws.group(1),
@@ -148,6 +150,7 @@ def running_stack(extra_env: Mapping[str, str] | None = None) -> Iterator[StackI
                     elapsed,
                     Path(tmp),
                     state_file=Path(env["DEV_STATE_FILE"]),
+                    ws_url=ws.group(1),
                 )
                 yield info
             finally:

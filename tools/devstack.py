@@ -21,6 +21,10 @@ DEV_<PARAMETER_NAME> environment variables, e.g. DEV_WEBHOOK_RETRY_SCHEDULE=2,2,
 (DynamoDB streams, SQS queues) are polled by tools.eventsources, with Lambda's batching, filtering and retry rules.
 A function whose code folder does not exist yet is skipped (logged; its routes answer 404).
 
+The template's WebSocket API is served on ws://127.0.0.1:${WS_PORT:-3001} (tools/realtime.py): its $connect,
+$disconnect and $default functions get API Gateway WebSocket events, and a local @connections endpoint (named in
+REALTIME_CONNECTIONS_URL, as the stage's URL is on AWS) reaches the sockets, so the push consumer runs unchanged.
+
 Besides the template's routes, the gateway serves /openapi.json (with this stack as its server), Swagger UI at /docs
 (its assets from the installed Powertools package under /docs/static/: no CDN, works offline), the emails sent
 at /_local/emails, and POST /_local/inbound-email, which stores a raw message where SES would (see inbound_email).
@@ -44,7 +48,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tools import iam, localmail, motolock, sample_events, template
+from tools import iam, localmail, motolock, realtime, sample_events, template
 from tools.events import FakeContext, http_event
 from tools.eventsources import EventSources, print_log
 
@@ -260,6 +264,10 @@ def _reset_env_caches() -> None:
     client.cache_clear()
     for service in ("dynamodb", "sqs", "events", "sesv2", "s3"):
         client(service)  # client creation is not thread-safe: build them now, while no handler runs
+    if url := os.environ.get("REALTIME_CONNECTIONS_URL"):
+        from tickets.aws import connections_client
+
+        connections_client(url)  # the push consumer's @connections client, likewise
 
 
 class LocalStack:
@@ -274,10 +282,12 @@ class LocalStack:
         table_name: str = TABLE_NAME,
         api_key: str | None = None,
         access_log: bool = True,
+        ws_port: int = 3001,
     ) -> None:
         self.host = host
         self.port = port
         self.aws_port = aws_port
+        self.ws_port = ws_port
         self.table_name = table_name
         self.api_key = api_key
         self.access_log = access_log
@@ -306,6 +316,8 @@ class LocalStack:
         self._moto: Any = None
         self._gateway: ThreadingHTTPServer | None = None
         self._gateway_thread: threading.Thread | None = None
+        self.connections: realtime.Connections | None = None
+        self.websocket: realtime.WebSocketGateway | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -317,8 +329,13 @@ class LocalStack:
     def aws_endpoint_url(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
 
+    @property
+    def ws_url(self) -> str:
+        return self.websocket.url if self.websocket else ""
+
     def start(self) -> LocalStack:
         self._start_moto()
+        self._start_websocket()  # before any function's environment is resolved: it names these endpoints
         self._create_resources()
         self._warm_up()
         self._create_demo_tenant()
@@ -329,6 +346,12 @@ class LocalStack:
     def stop(self) -> None:
         if self.event_sources:
             self.event_sources.stop()
+        if self.websocket:
+            self.websocket.stop()
+        if self.connections:
+            self.connections.stop()
+            for name in ("REALTIME_URL", "REALTIME_CONNECTIONS_URL"):
+                template.local_endpoints.pop(name, None)
         if self._gateway:
             self._gateway.shutdown()
             self._gateway.server_close()
@@ -355,6 +378,17 @@ class LocalStack:
         # Many handler threads share one boto3 client; its pool is sized for one request per container.
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+
+    def _start_websocket(self) -> None:
+        """The WebSocket API's local @connections endpoint and ws:// server, named in the functions' environment."""
+        self.connections = realtime.Connections(host=self.host).start()
+        routes = realtime.Routes(self.invoke, self.connections, domain=self.host)
+        log = print_log if self.access_log else None
+        self.websocket = realtime.WebSocketGateway(routes, host=self.host, port=self.ws_port, log=log).start()
+        self.ws_port = self.websocket.port
+        template.local_endpoints.update(
+            {"REALTIME_URL": self.websocket.url, "REALTIME_CONNECTIONS_URL": self.connections.url}
+        )
 
     def _create_resources(self) -> None:
         self.queues, self.refs = create_resources(self.table_name, self.parameters, self.secrets)
@@ -609,10 +643,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
 
 
 def start_stack(
-    port: int = 0, aws_port: int = 0, *, api_key: str | None = None, access_log: bool = False
+    port: int = 0, aws_port: int = 0, *, api_key: str | None = None, access_log: bool = False, ws_port: int = 0
 ) -> LocalStack:
     """Start a stack (port 0: any free port) and return it; `stack.port`, `stack.aws_port`, `stack.api_key`."""
-    return LocalStack(port=port, aws_port=aws_port, api_key=api_key, access_log=access_log).start()
+    return LocalStack(port=port, aws_port=aws_port, api_key=api_key, access_log=access_log, ws_port=ws_port).start()
 
 
 def _banner(stack: LocalStack, seconds: float) -> str:
@@ -622,6 +656,7 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"Base URL: {stack.base_url}/v1",
         f"Docs: {stack.base_url}/docs  (OpenAPI: {stack.base_url}/openapi.json)",
         f"Emails sent (newest first): {stack.base_url}/_local/emails",
+        f'WebSocket: {stack.ws_url}  (open it with the url of POST /v1/realtime/tokens; send {{"action": "ping"}})',
         f"Demo tenant: {stack.demo_tenant_id} (Demo, prefix DEMO)",
         *_inbound_lines(stack),
         f"API key: {stack.api_key}",
@@ -680,8 +715,10 @@ def write_state(stack: LocalStack, path: Path) -> None:
         "baseUrl": stack.base_url,
         "awsEndpointUrl": stack.aws_endpoint_url,
         "tableName": stack.table_name,
+        "wsUrl": stack.ws_url,
         "demoTenantId": stack.demo_tenant_id,
         "refs": stack.refs,
+        "localEndpoints": dict(template.local_endpoints),
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")  # mode 0600
     with os.fdopen(fd, "w") as fh:
@@ -712,11 +749,12 @@ def main() -> int:
         port=int(os.environ.get("PORT", "3000")),
         aws_port=int(os.environ.get("LOCAL_AWS_PORT", "4566")),
         api_key=os.environ.get("DEV_API_KEY") or None,
+        ws_port=int(os.environ.get("WS_PORT", "3001")),
     )
     try:
         stack.start()
     except OSError as exc:
-        print(f"devstack: cannot start: {exc} (set PORT / LOCAL_AWS_PORT to free ports)", file=sys.stderr)
+        print(f"devstack: cannot start: {exc} (set PORT / LOCAL_AWS_PORT / WS_PORT to free ports)", file=sys.stderr)
         stack.stop()
         return 1
     except Exception as exc:

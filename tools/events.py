@@ -76,6 +76,66 @@ def http_event(
     return event
 
 
+_WS_EVENT_TYPES = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}
+
+
+def websocket_event(
+    route_key: str,
+    connection_id: str,
+    *,
+    api_id: str,
+    stage: str,
+    domain: str,
+    body: str | bytes | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+    connected_at_ms: int | None = None,
+    disconnect_status: int = 1000,
+) -> dict[str, Any]:
+    """An API Gateway WebSocket event (Lambda proxy integration) for one route: `$connect` (headers and the query
+    string, nothing else), `$disconnect`, or a message (`body`; binary frames arrive base64-encoded)."""
+    now = time.time()
+    event_type = _WS_EVENT_TYPES.get(route_key, "MESSAGE")
+    request_id = str(uuid.uuid4())
+    context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": request_id,
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "messageDirection": "IN",
+        "stage": stage,
+        "connectedAt": connected_at_ms if connected_at_ms is not None else int(now * 1000),
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {
+            "sourceIp": source_ip,
+            "userAgent": next((v for k, v in (headers or {}).items() if k.lower() == "user-agent"), ""),
+        },
+        "requestId": request_id,
+        "domainName": domain,
+        "connectionId": connection_id,
+        "apiId": api_id,
+    }
+    event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+    if event_type == "CONNECT":
+        hdrs = dict(headers or {})
+        event["headers"] = hdrs
+        event["multiValueHeaders"] = {k: [v] for k, v in hdrs.items()}
+        if query:
+            event["queryStringParameters"] = dict(query)
+            event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+    elif event_type == "DISCONNECT":
+        event["headers"] = dict(headers or {})
+        context |= {"disconnectStatusCode": disconnect_status, "disconnectReason": ""}
+    else:
+        context["messageId"] = uuid.uuid4().hex[:16]
+        if isinstance(body, bytes):
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
+        else:
+            event["body"] = body
+    return event
+
+
 class FakeContext:
     """The parts of the Lambda context object that Powertools reads."""
 

@@ -376,21 +376,64 @@ def _s3(op: str, params: Mapping[str, Any]) -> list[tuple[str, str, dict[str, st
     return [(f"s3:{action}", target, _tags(params) if op == "PutObjectTagging" else {})]
 
 
+_CONNECTION_METHODS = {"PostToConnection": "POST", "DeleteConnection": "DELETE", "GetConnection": "GET"}
+
+
+def _api_and_stage(endpoint: str | None) -> tuple[str, str] | None:
+    """The WebSocket API id and stage an @connections client is aimed at: `https://<api>.execute-api.<region>.
+    <suffix>/<stage>` on AWS, `http://<host>:<port>/<api>/<stage>` for the local stack's endpoint (tools/realtime)."""
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    segments = [s for s in parts.path.split("/") if s]
+    host = parts.hostname or ""
+    if ".execute-api." in host and len(segments) == 1:
+        return host.split(".", 1)[0], segments[0]
+    if len(segments) == 2:
+        return segments[0], segments[1]
+    return None
+
+
+def _execute_api(
+    op: str, params: Mapping[str, Any], region: str, account: str, endpoint: str | None
+) -> list[tuple[str, str]]:
+    """@connections calls: execute-api:ManageConnections on `<api>/<stage>/<METHOD>/@connections/<id>`."""
+    method, where, connection = _CONNECTION_METHODS.get(op), _api_and_stage(endpoint), params.get("ConnectionId")
+    if method is None or where is None or not connection:
+        return [("execute-api:ManageConnections", "*")]
+    api, stage = where
+    arn = f"arn:aws:execute-api:{region}:{account}:{api}/{stage}/{method}/@connections/{connection}"
+    return [("execute-api:ManageConnections", arn)]
+
+
 def requested(
-    service: str, op: str, params: Mapping[str, Any], *, region: str = REGION, account: str = ACCOUNT
+    service: str,
+    op: str,
+    params: Mapping[str, Any],
+    *,
+    region: str = REGION,
+    account: str = ACCOUNT,
+    endpoint: str | None = None,
 ) -> list[tuple[str, str]]:
     """The (IAM action, resource ARN) pairs AWS authorises one API call by (see requested_with_context)."""
-    return [(action, resource) for action, resource, _ in requested_with_context(service, op, params, region=region,
-                                                                                  account=account)]  # fmt: skip
+    pairs = requested_with_context(service, op, params, region=region, account=account, endpoint=endpoint)
+    return [(action, resource) for action, resource, _ in pairs]
 
 
 def requested_with_context(
-    service: str, op: str, params: Mapping[str, Any], *, region: str = REGION, account: str = ACCOUNT
+    service: str,
+    op: str,
+    params: Mapping[str, Any],
+    *,
+    region: str = REGION,
+    account: str = ACCOUNT,
+    endpoint: str | None = None,
 ) -> list[tuple[str, str, dict[str, str]]]:
     """The (IAM action, resource ARN) pairs AWS authorises one API call by; `service` is botocore's name.
 
-    An operation this does not know needs `<prefix>:<Operation>` on "*", the strictest reading. Each pair comes
-    with the request's condition keys (S3 request tags), which a statement's Condition is checked against.
+    `endpoint` is the client's endpoint URL (it names the API and stage of an @connections call). An operation this
+    does not know needs `<prefix>:<Operation>` on "*", the strictest reading. Each pair comes with the request's
+    condition keys (S3 request tags), which a statement's Condition is checked against.
     """
     if service == "s3":
         return list({(a, r): (a, r, c) for a, r, c in _s3(op, params)}.values())
@@ -402,6 +445,8 @@ def requested_with_context(
         pairs = _events(op, params, region, account)
     elif service in ("sesv2", "ses"):
         pairs = _ses(op, params, region, account)
+    elif service == "apigatewaymanagementapi":
+        pairs = _execute_api(op, params, region, account, endpoint)
     else:
         pairs = [(f"{service}:{op}", "*")]
     return [(a, r, {}) for a, r in dict.fromkeys(pairs)]
@@ -546,11 +591,19 @@ def access_denied(denial: Denial, operation: str) -> Exception:
     return ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
 
 
-def check(function: str, service: str, op: str, params: Mapping[str, Any], *, region: str = REGION) -> None:
+def check(
+    function: str,
+    service: str,
+    op: str,
+    params: Mapping[str, Any],
+    *,
+    region: str = REGION,
+    endpoint: str | None = None,
+) -> None:
     """Check one call as `function` would make it; raise AWS's AccessDeniedException if its policy says no."""
     recorder.count()
     denials = []
-    for action, resource, context in requested_with_context(service, op, params, region=region):
+    for action, resource, context in requested_with_context(service, op, params, region=region, endpoint=endpoint):
         decision = decide(function, action, resource, context)
         if decision.allowed:
             assert decision.grant is not None
@@ -567,6 +620,7 @@ def _watch(client: Any, *, owned: bool) -> None:
     """Check every call of `client` against the running function's policy (before botocore builds the request)."""
     service = client.meta.service_model.service_name
     region = client.meta.region_name or REGION
+    endpoint = client.meta.endpoint_url
 
     def before_parameter_build(params: dict[str, Any], model: Any, context: Any = None, **_: Any) -> None:
         if (context or {}).get("is_presign_request") and model.name == "CreateBucket":
@@ -576,9 +630,9 @@ def _watch(client: Any, *, owned: bool) -> None:
             return
         function = _function.get()
         if function is not None:
-            check(function, service, model.name, params, region=region)
+            check(function, service, model.name, params, region=region, endpoint=endpoint)
         elif owned and _running:
-            pairs = requested(service, model.name, params, region=region)
+            pairs = requested(service, model.name, params, region=region, endpoint=endpoint)
             action, resource = pairs[0] if pairs else (f"{service}:{model.name}", "*")
             denial = Denial(None, action, resource, _LOST)
             recorder.deny(denial)

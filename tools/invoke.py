@@ -66,6 +66,7 @@ def environment(fn: template.Function, state_path: Path) -> Iterator[str]:
     devstack.use_local_aws_env()
     if state := _running_stack(state_path):
         os.environ["AWS_ENDPOINT_URL"] = state["awsEndpointUrl"]
+        template.local_endpoints.update(state.get("localEndpoints") or {})  # its WebSocket and @connections
         template.apply_env(fn, state["refs"])
         yield f"make dev (AWS {state['awsEndpointUrl']}, table {state['tableName']})"
         return

@@ -24,7 +24,7 @@ from typing import Any
 from unittest import mock
 
 from tools import template
-from tools.events import http_event
+from tools.events import http_event, websocket_event
 
 EVENTS_DIR = template.ROOT / "events"
 SAMPLE_KEY = "tk_sample_key_0123456789abcdefghijklmnopqrstuv"  # dev-only: seed() gives it to the demo tenant
@@ -42,6 +42,8 @@ SAMPLE_WEBHOOK_ID = "01KQ219W80DEM0WEBH00K00000"
 SAMPLE_COMMENT_ID = "01KQ219W80DEM0C0MMENT00000"  # a public reply on DEMO-1 (the reply consumer's sample only)
 SAMPLE_OLD_KEY_ID = "key_01KQ219W80DEM0KEY000000000"  # a second key of the demo tenant, for the revoke sample
 UNKNOWN_ID = "01KQ219W80DEM0N0NE00000000"  # well-formed, and never seeded
+SAMPLE_CONNECTION_ID = "c0ffeeSampleConn="  # a WebSocket connection id, shaped like API Gateway's (never opened)
+SAMPLE_REALTIME_TOKEN = "rt_sample_token_0123456789abcdefghijklmnopqrst"  # never minted: $connect refuses it (401)
 SAMPLE_REFERENCE = "DEMO-1"
 SAMPLE_EXTERNAL_ID = "crm-4711"
 SAMPLE_BUCKET = "tickets-local-attachmentsbucket"  # AttachmentsBucket as make dev and make invoke name it
@@ -134,6 +136,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "create_agent": {"body": {"name": "Katherine Johnson", "email": "katherine@example.com", "level": "N2"}},
     "update_agent": {"params": {"id": SAMPLE_AGENT_ID}, "body": {"available": False}},
     "delete_agent": {"params": {"id": SAMPLE_AGENT_ID}},
+    "create_realtime_token": {},
     "api_create_ticket": {
         "headers": {"idempotency-key": "evt-payment-failed-98431"},
         "body": {
@@ -415,7 +418,41 @@ def _consumer_event(folder: str) -> dict[str, Any]:
     }
 
 
+def _websocket_event(route_key: str) -> dict[str, Any]:
+    """What API Gateway sends the function of a WebSocket route: a $connect with the (sample) token, a ping."""
+    api_id = template.websocket_refs()[(template.websocket_api() or ("", {}))[0]]
+    domain = f"{api_id}.execute-api.us-east-1.amazonaws.com"
+    headers = {
+        "Host": domain,
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+        "Sec-WebSocket-Key": "c2FtcGxlIHdlYnNvY2tldA==",
+        "Sec-WebSocket-Version": "13",
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "X-Forwarded-For": "203.0.113.10",
+    }
+    event = websocket_event(
+        route_key,
+        SAMPLE_CONNECTION_ID,
+        api_id=api_id,
+        stage=template.websocket_stage(),
+        domain=domain,
+        body='{"action": "ping"}',
+        query={"token": SAMPLE_REALTIME_TOKEN},
+        headers=headers if route_key == "$connect" else {"Host": domain},
+        source_ip="203.0.113.10",
+        connected_at_ms=_EPOCH_MS,
+    )
+    ctx = event["requestContext"]
+    ctx.update(requestId=_REQUEST_ID, extendedRequestId=_REQUEST_ID, requestTime=_TIME, requestTimeEpoch=_EPOCH_MS)
+    if "messageId" in ctx:
+        ctx["messageId"] = "c0ffee0000000001"
+    return event
+
+
 def build(fn: template.Function) -> dict[str, Any]:
+    websocket = {route.function: key for key, route in template.websocket_routes().items()}
+    if fn.name in websocket:
+        return _websocket_event(websocket[fn.name])
     if not fn.routes:
         return _consumer_event(fn.code_uri.name)
     spec = SAMPLES[fn.code_uri.name]

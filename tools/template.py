@@ -145,9 +145,18 @@ def resolve_env(env: dict[str, Any], refs: dict[str, str], *, strict: bool = Fal
     """Turn the template's environment into plain strings, resolving Ref / GetAtt / Sub through `refs`.
 
     An unknown reference becomes "" (or raises KeyError with strict=True); see build_refs for complete refs.
+    A variable in `local_endpoints` takes its local value instead (see there).
     """
-    refs = {**secret_refs(), **refs}
-    return {key: str(resolve(val, refs, strict=strict)) for key, val in env.items()}
+    refs = {**secret_refs(), **websocket_refs(), **refs}
+    resolved = {key: str(resolve(val, refs, strict=strict)) for key, val in env.items()}
+    return {key: local_endpoints.get(key, val) for key, val in resolved.items()}
+
+
+# Environment variables that name an endpoint the local stack serves itself, with their local values: the WebSocket
+# API's wss:// URL and its @connections endpoint (tools/realtime.py). On AWS the template's value is the stage's URL;
+# make dev and the tests put their own endpoint here while it runs, and every environment resolved meanwhile
+# (make dev's functions, tests.conftest.call, apply_env) uses it. The code reads the same variable either way.
+local_endpoints: dict[str, str] = {}
 
 
 def parameter_defaults() -> dict[str, str]:
@@ -235,6 +244,76 @@ def resolve(value: Any, refs: dict[str, str], *, strict: bool = False) -> Any:
 
 # A `{{resolve:secretsmanager:<id>:SecretString}}` dynamic reference (no json-key, version stage or id).
 _SECRET_REF = re.compile(r"\{\{resolve:secretsmanager:(.+?):SecretString\}\}")
+
+
+def websocket_refs() -> dict[str, str]:
+    """Ref values of the WebSocket APIs (an API id, made from the logical id as API Gateway makes a 10-character one)
+    and of their stages (the stage name), as they resolve locally (environment, IAM policies)."""
+    import hashlib
+
+    out = {}
+    for name in resources("AWS::ApiGatewayV2::Api"):
+        out[name] = hashlib.sha256(name.encode()).hexdigest()[:10]
+    for name, res in resources("AWS::ApiGatewayV2::Stage").items():
+        out[name] = str((res.get("Properties") or {}).get("StageName", ""))
+    return out
+
+
+@dataclass(frozen=True)
+class WebSocketRoute:
+    """A route of the template's WebSocket API and the function its integration invokes."""
+
+    key: str  # $connect, $disconnect, $default or an action
+    function: str  # logical id
+    two_way: bool  # a route response is declared: the function's answer (its body) goes back to the client
+
+
+def websocket_api() -> tuple[str, dict[str, Any]] | None:
+    """The template's WebSocket API (logical id, properties), if it has one."""
+    apis = [(n, r.get("Properties") or {}) for n, r in resources("AWS::ApiGatewayV2::Api").items()]
+    found = [(n, p) for n, p in apis if p.get("ProtocolType") == "WEBSOCKET"]
+    if len(found) > 1:
+        raise ValueError(f"more than one WebSocket API: {[n for n, _ in found]}")
+    return found[0] if found else None
+
+
+def websocket_stage() -> str:
+    """The stage name of the WebSocket API's (one) stage."""
+    api = websocket_api()
+    stages = [
+        r["Properties"]["StageName"]
+        for r in resources("AWS::ApiGatewayV2::Stage").values()
+        if api and r["Properties"].get("ApiId") == {"Ref": api[0]}
+    ]
+    if len(stages) != 1:
+        raise ValueError(f"the WebSocket API needs exactly one stage, has {stages}")
+    return str(stages[0])
+
+
+def websocket_routes() -> dict[str, WebSocketRoute]:
+    """The WebSocket API's routes by route key: Route -> Target `integrations/${X}` -> X's IntegrationUri, a Sub
+    naming `${<Function>.Arn}`; two-way when a RouteResponse points at the route."""
+    api = websocket_api()
+    if api is None:
+        return {}
+    responded = {
+        getatt_target(r["Properties"]["RouteId"]) for r in resources("AWS::ApiGatewayV2::RouteResponse").values()
+    }
+    integrations = resources("AWS::ApiGatewayV2::Integration")
+    out = {}
+    for name, res in resources("AWS::ApiGatewayV2::Route").items():
+        props = res["Properties"]
+        if props.get("ApiId") != {"Ref": api[0]}:
+            continue
+        target = re.fullmatch(r"integrations/\$\{(\w+)\}", str(props.get("Target", {}).get("Fn::Sub", "")))
+        if target is None:
+            raise ValueError(f"{name}: Target must be !Sub integrations/${{<Integration>}}")
+        uri = integrations[target.group(1)]["Properties"]["IntegrationUri"]
+        fn = re.search(r"\$\{(\w+)\.Arn\}", str(uri.get("Fn::Sub", "") if isinstance(uri, dict) else uri))
+        if fn is None:
+            raise ValueError(f"{target.group(1)}: IntegrationUri must name a function of the template (${{X.Arn}})")
+        out[props["RouteKey"]] = WebSocketRoute(props["RouteKey"], fn.group(1), name in responded)
+    return out
 
 
 def secret_refs(values: dict[str, str] | None = None) -> dict[str, str]:
@@ -456,6 +535,7 @@ def build_refs(
     refs = dict(PSEUDO_PARAMETERS)
     refs.update(parameter_values(parameters))
     refs.update(secret_refs(secrets))
+    refs.update(websocket_refs())
     refs.update(table or {})
     for name, q in (queues or {}).items():
         refs[name] = q.url

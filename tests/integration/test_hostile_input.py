@@ -102,6 +102,7 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/tickets/{id}/comments"): {"body": "We are on it.", "visibility": "internal", "status": "open"},
     ("POST", "/v1/tickets/{id}/comments/{commentId}/redact"): None,
     ("POST", "/v1/attachments"): {"filename": "invoice.pdf", "contentType": "application/pdf", "size": 1234},
+    ("POST", "/v1/realtime/tokens"): None,
 }
 # What the valid request answers in this world (retry needs a delivery that only the pipeline makes).
 CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 404}

@@ -43,9 +43,12 @@ def _records(world: World) -> list[dict[str, Any]]:
 
 
 def _refused(world: World, route: tuple[str, str], headers: dict[str, str]) -> Any:
-    """The route refuses the request: a body of the wrong shape, or (a route without a body) unknown ids."""
+    """The route refuses the request: a body of the wrong shape, or (a route without a body) unknown ids, or (a
+    route with neither) a body it does not take."""
     if BODIES[route] is not None:
         return invoke(world, *route, body="[]", headers=headers)
+    if "{" not in route[1]:
+        return invoke(world, *route, body='{"unexpected": true}', headers=headers)
     unknown = World(world.client, world.tenant, dict.fromkeys(world.ids, UNKNOWN), world.refs)
     return invoke(unknown, *route, headers=headers)
 

@@ -750,6 +750,27 @@ def _attachments(w: World, method: str, path: str) -> None:
     assert body["code"] == "INVALID_ATTACHMENT" and body["errors"][0]["field"] == "attachmentIds", body
 
 
+def _realtime_token(w: World, method: str, path: str) -> None:
+    """B's token is bound to B's key: it opens a connection under B's partition only, whatever B names."""
+    from tools.events import websocket_event
+
+    resp = api(method, path, w.b.key, kind="realtime token")
+    token = _ok(resp, 201)["token"]
+    _no_a_data(w, resp, f"{method} {path}")
+    for headers in ({"x-tenant-id": w.a.tenant_id}, {"x-api-key": w.b.key, "authorization": f"Bearer {w.a.key}"}):
+        _no_a_data(w, api(method, path, w.b.key, headers=headers, kind="realtime token, naming A"), path)
+    connect = FUNCTIONS[template.websocket_routes()["$connect"].function]
+    event = websocket_event("$connect", "isolationConnB=", api_id="local", stage="v1", domain="127.0.0.1",
+                            query={"token": token})  # fmt: skip
+    assert template.load_handler(connect)(event, FakeContext(connect.name))["statusCode"] == 200
+    PROBES["realtime connect"] += 1
+    conns = w.client.query(
+        TableName=TABLE, KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
+        ExpressionAttributeValues={":pk": {"S": f"TENANT#{w.b.tenant_id}"}, ":c": {"S": "CONN#"}},
+    )["Items"]  # fmt: skip
+    assert [c["connectionId"]["S"] for c in conns] == ["isolationConnB="]
+
+
 BODY_PROBES: dict[tuple[str, str], Callable[[World, str, str], None]] = {
     ("POST", "/v1/attachments"): _attachments,
     ("POST", "/v1/tickets/bulk/status"): _bulk(lambda ids: {"ids": ids, "status": "closed"}),
@@ -764,6 +785,7 @@ BODY_PROBES: dict[tuple[str, str], Callable[[World, str, str], None]] = {
     ("POST", "/v1/agents"): _create_plain(lambda w: {"name": "Ann Agent", "email": "ann@a.example.com"}),
     ("POST", "/v1/webhooks"): _create_plain(lambda w: {"url": w.hook_url}),
     ("POST", "/v1/api-keys"): _create_plain(lambda w: {"scopes": ["tickets:read"], "name": "second"}),
+    ("POST", "/v1/realtime/tokens"): _realtime_token,
 }
 
 

@@ -31,7 +31,9 @@ from tools.sample_events import (
 )
 
 FUNCTIONS = {fn.code_uri.name: fn for fn in template.functions().values()}
-CONSUMERS = {name for name, fn in FUNCTIONS.items() if not fn.routes}
+_WEBSOCKET_FUNCTIONS = {route.function for route in template.websocket_routes().values()}
+WEBSOCKET = {name for name, fn in FUNCTIONS.items() if fn.name in _WEBSOCKET_FUNCTIONS}  # the WebSocket API's routes
+CONSUMERS = {name for name, fn in FUNCTIONS.items() if not fn.routes} - WEBSOCKET
 Body = Any
 
 
@@ -106,6 +108,15 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
     "update_agent": (200, lambda b: (b["id"], b["available"]) == (SAMPLE_AGENT_ID, False)),
     "delete_agent": (204, lambda b: b is None),
     # The customer exists by externalId, and the demo tenant's one available N1 agent takes the ticket.
+    "create_realtime_token": (
+        201,
+        lambda b: b["token"].startswith("rt_") and b["url"].endswith(f"?token={b['token']}"),
+    ),
+    # The WebSocket routes. The seed mints no token (tokens live 60 s) and opens no connection: $connect refuses
+    # the sample's token, a ping on the sample connection says it is not registered, $disconnect has nothing to do.
+    "connect_realtime": (401, lambda b: b["code"] == "UNAUTHORIZED"),
+    "disconnect_realtime": (200, lambda b: b is None),
+    "answer_realtime_message": (200, lambda b: (b["type"], b["code"]) == ("error", "UNKNOWN_CONNECTION")),
     "api_create_ticket": (
         201,
         lambda b: (b["reference"], b["customerId"], b["assigneeId"]) == ("DEMO-2", SAMPLE_CUSTOMER_ID, SAMPLE_AGENT_ID),
@@ -165,14 +176,18 @@ def test_given_the_seeded_demo_tenant_when_the_sample_event_is_invoked_then_it_f
     if name in CONSUMERS:
         assert template.load_handler(fn)(event, FakeContext(fn.name)) == {"batchItemFailures": []}
         return
-    assert any(r.method + " " + r.path == event["routeKey"] for r in fn.routes), "sample routeKey not in template"
+    if name in WEBSOCKET:
+        assert template.websocket_routes()[event["requestContext"]["routeKey"]].function == fn.name
+    else:
+        assert any(r.method + " " + r.path == event["routeKey"] for r in fn.routes), "sample routeKey not in template"
     result = template.load_handler(fn)(event, FakeContext(fn.name))
 
     status, says = EXPECTED[name]
     body = json.loads(result["body"]) if result.get("body") else None
     assert result["statusCode"] == status, body
     assert says(body), body
-    if status == 201 and name != "create_comment":  # a comment is read through its ticket's list: no Location
+    # A comment is read through its ticket's list, a token is not read at all: no Location.
+    if status == 201 and name not in ("create_comment", "create_realtime_token"):
         assert result["headers"]["Location"].endswith(body["id"])
     if name.startswith("delete_"):  # a 204 removed what the sample names; a refusal left it
         assert _still_stored(name) == (status != 204)

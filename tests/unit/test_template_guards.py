@@ -215,7 +215,8 @@ def test_given_the_metrics_namespace_then_every_metric_it_promises_is_counted_by
     assert {"TicketsCreated", "WebhookDeliveries", "EmailsSent", "Throttles"} <= set(metrics.METRICS)
 
 
-FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer"}  # each calls tickets.metrics.flush()
+# each calls tickets.metrics.flush()
+FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer", "websocket_handler"}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

@@ -48,6 +48,30 @@ def client(service: str) -> Any:
     )
 
 
+# Connections a push consumer posts to at once (tickets.logic.realtime_push): each needs its own HTTP connection.
+PUSH_CONCURRENCY = 32
+
+
+@cache
+def connections_client(endpoint_url: str) -> Any:
+    """The WebSocket API's @connections client (apigatewaymanagementapi) at `endpoint_url`: the stage URL on AWS,
+    the local stack's endpoint in make dev and tests. Its pool holds a connection per parallel post."""
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        "apigatewaymanagementapi",
+        region_name=settings().region,
+        endpoint_url=endpoint_url,
+        config=Config(
+            retries={"mode": "standard", "max_attempts": RETRIES},
+            connect_timeout=2,
+            read_timeout=5,
+            max_pool_connections=PUSH_CONCURRENCY,
+        ),
+    )
+
+
 def throttled(exc: BaseException) -> bool:
     """True for an AWS error that left nothing applied and asks the caller to come back later: throttling,
     and a transaction cancelled only because an item was throttled or another transaction held it."""

@@ -36,6 +36,10 @@ class Settings(BaseModel):
     inbound_email_domain: str = ""
     # The private bucket of attachments (template resource AttachmentsBucket).
     attachments_bucket: str = ""
+    # The real-time WebSocket API: its wss:// URL (handed out with a token) and its @connections endpoint
+    # (https://<api>.execute-api.<region>.amazonaws.com/<stage>), where the push consumer posts.
+    realtime_url: str = ""
+    realtime_connections_url: str = ""
 
     @field_validator("retry_schedule", mode="before")
     @classmethod
@@ -64,4 +68,6 @@ def settings() -> Settings:
         cursor_signing_key=SecretStr(env.get("CURSOR_SIGNING_KEY", "")),
         inbound_email_domain=env.get("INBOUND_EMAIL_DOMAIN", "").strip().lower(),
         attachments_bucket=env.get("ATTACHMENTS_BUCKET", ""),
+        realtime_url=env.get("REALTIME_URL", ""),
+        realtime_connections_url=env.get("REALTIME_CONNECTIONS_URL", ""),
     )

@@ -65,6 +65,10 @@ class InsufficientScope(DomainError):
     status, code, title = 403, "INSUFFICIENT_SCOPE", "Insufficient scope"
 
 
+class Forbidden(DomainError):
+    status, code, title = 403, "FORBIDDEN", "Forbidden"
+
+
 class PlanLimitReached(DomainError):
     status, code, title = 403, "PLAN_LIMIT_REACHED", "Plan limit reached"
 

@@ -25,8 +25,11 @@ ATTACHMENT_CHECKS = "AttachmentChecks"
 # outcome: comment, new_ticket, follow_up (stored); duplicate (a re-delivery); too_large, missing, malformed, bomb,
 # undecodable, virus, spam, own_mail, auto_reply, bulk, unknown_recipient, quota (dropped). See logic/inbound.py.
 INBOUND_EMAILS = "InboundEmails"
+# outcome: sent, gone (the connection had closed: deleted), revoked (its key was revoked: closed), failed
+REALTIME_PUSHES = "RealtimePushes"
 METRICS = (
     TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES, ATTACHMENT_CHECKS, INBOUND_EMAILS,
+    REALTIME_PUSHES,
 )  # fmt: skip
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads

@@ -237,3 +237,21 @@ def customer_email(tenant_id: str, email: str, customer_id: str) -> dict[str, st
 
 def customer_email_prefix(email: str) -> str:
     return f"CUSTOMEREMAIL#{email}#"
+
+
+def realtime_token(token_hash: str) -> dict[str, str]:
+    """Global lookup of a real-time token by its SHA-256: a WebSocket's $connect carries only the token."""
+    return {PK: f"RTTOKEN#{token_hash}", SK: "RTTOKEN"}
+
+
+CONNECTION_PREFIX = "CONN#"
+
+
+def connection(tenant_id: str, connection_id: str) -> dict[str, str]:
+    """An open WebSocket connection of the tenant (its agent and key): the push consumer Queries them by prefix."""
+    return {PK: tenant_pk(tenant_id), SK: f"{CONNECTION_PREFIX}{connection_id}"}
+
+
+def connection_lookup(connection_id: str) -> dict[str, str]:
+    """Global lookup from a connection id to its tenant: $disconnect and $default get nothing but the id."""
+    return {PK: f"{CONNECTION_PREFIX}{connection_id}", SK: "CONN"}
