@@ -102,6 +102,15 @@ def sign_in(tab: OfflinePage, stack: StackInfo, key: str) -> Any:
     return response
 
 
+def signed_in(stack: StackInfo, make_tenant: TenantFactory, tab: OfflinePage, prefix: str) -> tuple[TenantKey, Agent]:
+    """A new tenant with the customer cus_1042 and an N1 agent (api-create's pick), signed in to the console."""
+    tenant = make_tenant(prefix)
+    agent = make_agent(stack, tenant, "Grace Hopper")
+    customer(stack, tenant)
+    sign_in(tab, stack, agent.key)
+    return tenant, agent
+
+
 def emails(stack: StackInfo) -> list[dict[str, Any]]:
     return _ok(stack.request("GET", "/_local/emails"), 200)
 
@@ -176,10 +185,7 @@ def test_given_the_n1_agents_console_when_a_business_event_arrives_then_it_shows
     """Seed 001: "notified by email and in the real-time dashboard"."""
     from playwright.sync_api import expect
 
-    tenant = make_tenant("CB")
-    agent = make_agent(stack, tenant, "Grace Hopper")
-    customer(stack, tenant)
-    sign_in(tab, stack, agent.key)
+    tenant, agent = signed_in(stack, make_tenant, tab, "CB")
     page = tab.page
     page.evaluate("window.notReloaded = true")
 
@@ -212,12 +218,9 @@ def test_given_an_open_ticket_when_the_agent_replies_with_a_file_and_adds_a_note
 ) -> None:
     from playwright.sync_api import expect
 
-    tenant = make_tenant("CC")
-    agent = make_agent(stack, tenant, "Grace Hopper")
-    ann = customer(stack, tenant)
+    tenant, agent = signed_in(stack, make_tenant, tab, "CC")
     description = "Card declined at checkout, **twice**.\n\n- Visa ending 4242\n- 129.00 EUR\n\nError `card_declined`."
     ticket = api_create(stack, tenant, "Payment failed for order ord_98431", description=description)
-    sign_in(tab, stack, agent.key)
     page = tab.page
     open_ticket(tab, "mine", ticket["reference"])
 
@@ -242,7 +245,8 @@ def test_given_an_open_ticket_when_the_agent_replies_with_a_file_and_adds_a_note
     page.locator("#t-thread .message").first.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "console-conversation.png"))
 
-    to_ann = wait_for(lambda: [m for m in emails(stack) if m["to"] == [ann["email"]]], message="the reply email")
+    ann = f"ann+{tenant.prefix.lower()}@example.com"
+    to_ann = wait_for(lambda: [m for m in emails(stack) if m["to"] == [ann]], message="the reply email")
     assert len(to_ann) == 1, to_ann  # the note is never emailed
     assert to_ann[0]["subject"] == f"Re: [{ticket['reference']}] Payment failed for order ord_98431"
     assert "the block is lifted" in to_ann[0]["text"] and "fraud" not in to_ann[0]["text"]
@@ -341,10 +345,7 @@ def test_given_a_socket_the_server_closed_when_a_ticket_is_made_meanwhile_then_t
 
     from tickets.dal import realtime
 
-    tenant = make_tenant("CF")
-    agent = make_agent(stack, tenant, "Grace Hopper")
-    customer(stack, tenant)
-    sign_in(tab, stack, agent.key)
+    tenant, _ = signed_in(stack, make_tenant, tab, "CF")
     page = tab.page
     with aimed_at(stack):
         (connection,) = realtime.tenant_connections(tenant.id)
@@ -384,12 +385,9 @@ def test_given_the_console_when_used_from_the_keyboard_then_rows_open_with_enter
 ) -> None:
     from playwright.sync_api import expect
 
-    tenant = make_tenant("CG")
-    agent = make_agent(stack, tenant, "Grace Hopper")
-    customer(stack, tenant)
+    tenant, _ = signed_in(stack, make_tenant, tab, "CG")
     older = api_create(stack, tenant, "Cannot log in after password reset")
     newer = api_create(stack, tenant, "Invoice shows the wrong VAT number")
-    sign_in(tab, stack, agent.key)
     page = tab.page
     expect(page.locator("#tickets .row")).to_have_count(2)
 
@@ -444,7 +442,8 @@ MARKDOWN_CASES = [
      '<a href="https://example.com/x" rel="noopener noreferrer nofollow" target="_blank">https://example.com/x</a>.</p>'),
     ("[x](javascript:alert(1)) [y](data:text/html,hi) [z](vbscript:x)",
      "<p>[x](javascript:alert(1)) [y](data:text/html,hi) [z](vbscript:x)</p>"),
-    ("<b onmouseover=alert(1)>hi</b> &amp; &lt;", "<p>&lt;b onmouseover=alert(1)&gt;hi&lt;/b&gt; &amp;amp; &amp;lt;</p>"),
+    ("<b onmouseover=alert(1)>hi</b> &amp; &lt;",
+     "<p>&lt;b onmouseover=alert(1)&gt;hi&lt;/b&gt; &amp;amp; &amp;lt;</p>"),
     ("- one\n- two\n\n1. first\n\n> quoted\n\n```js\n<script>x</script>\n```",
      "<ul><li>one</li><li>two</li></ul><ol><li>first</li></ol><blockquote><p>quoted</p></blockquote>"
      "<pre><code>&lt;script&gt;x&lt;/script&gt;</code></pre>"),
