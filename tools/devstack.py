@@ -655,6 +655,7 @@ def _banner(stack: LocalStack, seconds: float) -> str:
         f"Local stack ready in {seconds:.1f} s: moto + {fn_count} functions from template.yaml (in-memory state)",
         f"Base URL: {stack.base_url}/v1",
         f"Docs: {stack.base_url}/docs  (OpenAPI: {stack.base_url}/openapi.json)",
+        f"Agent console: {stack.base_url}/console/  (sign in with an agent's API key: README, Agent console)",
         f"Emails sent (newest first): {stack.base_url}/_local/emails",
         f'WebSocket: {stack.ws_url}  (open it with the url of POST /v1/realtime/tokens; send {{"action": "ping"}})',
         f"Demo tenant: {stack.demo_tenant_id} (Demo, prefix DEMO)",

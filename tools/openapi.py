@@ -202,7 +202,7 @@ def build() -> dict[str, Any]:
         on_conflict="error",
     )
     for fn in template.functions().values():
-        if fn.routes:
+        if any(route.is_api for route in fn.routes):  # the console's files are no API
             merge.add_schema(function_schema(fn))
     doc = _plain(merge.get_openapi_schema())
     schemas = doc["components"]["schemas"]

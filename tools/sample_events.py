@@ -117,6 +117,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "get_attachment": {"params": {"id": UNKNOWN_ID}},
     "list_api_keys": {"query": {"limit": "20"}},
     "get_me": {},
+    # The agent console's page, as a browser asks for it: no API key (the route needs none).
+    "serve_console": {"anonymous": True, "headers": {"accept": "text/html"}},
     "get_usage": {},
     "create_api_key": {"body": {"name": "CI pipeline", "scopes": ["tickets:read", "tickets:write"]}},
     "delete_api_key": {"params": {"id": SAMPLE_OLD_KEY_ID}},
@@ -461,7 +463,8 @@ def build(fn: template.Function) -> dict[str, Any]:
     path = route.path
     for name, val in params.items():
         path = path.replace(f"{{{name}}}", val)
-    headers = {"x-api-key": SAMPLE_KEY, "user-agent": "curl/8.7.1", "accept": "application/json"}
+    headers = {} if spec.get("anonymous") else {"x-api-key": SAMPLE_KEY}
+    headers |= {"user-agent": "curl/8.7.1", "accept": "application/json"}
     headers |= spec.get("headers", {})
     event = http_event(
         route.method,

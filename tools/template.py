@@ -81,11 +81,19 @@ def create_table(client: Any, name: str) -> None:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attr})
 
 
+API_PREFIX = "/v1/"  # the API's routes; the others serve the agent console's files (no API key, no data)
+
+
 @dataclass
 class Route:
     method: str
     path: str  # template form, e.g. /v1/tickets/{id}
     regex: re.Pattern[str]
+
+    @property
+    def is_api(self) -> bool:
+        """A route of the API (authenticated, documented in OpenAPI), not one of the console's file routes."""
+        return self.path.startswith(API_PREFIX)
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if method.upper() != self.method:
@@ -114,9 +122,14 @@ class Function:
 
 
 def _route(method: str, path: str) -> Route:
-    pattern = re.sub(
-        r"\{(\w+)\+?\}", lambda m: f"(?P<{m.group(1)}>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
-    )
+    """`{name}` matches one path segment; a greedy `{name+}` (last in a path) the rest of the path, slashes included,
+    and nothing at all: API Gateway routes `GET /console/` to `GET /console/{proxy+}`."""
+
+    def variable(m: re.Match[str]) -> str:
+        return f"(?P<{m.group(1)}>.*)" if m.group(2) else f"(?P<{m.group(1)}>[^/]+)"
+
+    escaped = re.escape(path).replace(r"\{", "{").replace(r"\}", "}").replace(r"\+}", "+}")
+    pattern = re.sub(r"\{(\w+)(\+?)\}", variable, escaped)
     return Route(method.upper(), path, re.compile(f"^{pattern}$"))
 
 

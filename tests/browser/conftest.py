@@ -7,7 +7,7 @@ is aborted and recorded, so a test can assert that a page works offline and neve
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,17 @@ class OfflinePage:
     requested: list[str] = field(default_factory=list)
     offsite: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # uncaught page errors and console errors
+    dialogs: list[str] = field(default_factory=list)  # alert / confirm / prompt messages (each dismissed)
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackInfo]:
-    """`python -m tools.devstack` exactly as `make dev` runs it, once per test module."""
+    """`python -m tools.devstack` exactly as `make dev` runs it, once per test module. An AWS call its template
+    policy refused (tools/iam.py) fails the module, as in tests/e2e."""
     with running_stack() as info:
         yield info
+    if info.iam_denials:
+        pytest.fail("the stack refused AWS calls:\n" + "\n".join(info.iam_denials), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +69,9 @@ def browser() -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture
-def offline_page(browser: Any) -> Iterator[OfflinePage]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def open_offline(browser: Any, viewport: dict[str, int] | None = None) -> tuple[Any, OfflinePage]:
+    """A new browser context (its own storage) and its page, recorded and kept on this machine (see OfflinePage)."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
     seen = OfflinePage(context.new_page())
 
     def guard(route: Any) -> None:
@@ -82,7 +86,31 @@ def offline_page(browser: Any) -> Iterator[OfflinePage]:
     context.route("**/*", guard)  # the context's route also sees service workers' and popups' requests
     seen.page.on("pageerror", lambda exc: seen.errors.append(f"page error: {exc}"))
     seen.page.on("console", lambda msg: seen.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+    seen.page.on("dialog", lambda dialog: (seen.dialogs.append(dialog.message), dialog.dismiss()))
+    return context, seen
+
+
+@pytest.fixture
+def offline_page(browser: Any) -> Iterator[OfflinePage]:
+    context, seen = open_offline(browser)
     try:
         yield seen
     finally:
         context.close()
+
+
+@pytest.fixture
+def offline_pages(browser: Any) -> Iterator[Callable[..., OfflinePage]]:
+    """Opens as many offline pages as a test needs, each in its own context (two agents' browsers)."""
+    contexts: list[Any] = []
+
+    def open_page(viewport: dict[str, int] | None = None) -> OfflinePage:
+        context, seen = open_offline(browser, viewport)
+        contexts.append(context)
+        return seen
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()

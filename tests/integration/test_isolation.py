@@ -52,6 +52,14 @@ def _params(path: str) -> list[str]:
     return re.findall(r"\{(\w+)\+?\}", path)
 
 
+# Routes without path parameters that list nothing: their probes name A's data in the body (see BODY_PROBES).
+# A route that should not be probed at all goes here, with the reason.
+EXEMPT: dict[tuple[str, str], str] = {
+    ("GET", "/console"): "the agent console's page: no API key, the same bytes for everyone, no tenant data",
+    ("GET", "/console/{proxy+}"): "the agent console's files (an allow-list): no API key, no tenant data; "
+    "tests/integration/test_console.py checks that they ignore keys and read nothing",
+}
+
 # GET routes without an id that answer one object about the caller (not a list): B must see its own only.
 SINGLETON_ROUTES = [("GET", "/v1/me"), ("GET", "/v1/usage")]
 
@@ -60,8 +68,8 @@ def _is_list(method: str, path: str) -> bool:
     return method == "GET" and not path.endswith("}") and (method, path) not in SINGLETON_ROUTES
 
 
-ID_ROUTES = [r for r in ROUTES if _params(r[1])]
-LIST_ROUTES = [r for r in ROUTES if _is_list(*r)]
+ID_ROUTES = [r for r in ROUTES if _params(r[1]) and r not in EXEMPT]
+LIST_ROUTES = [r for r in ROUTES if _is_list(*r) and r not in EXEMPT]
 
 # Which of A's resources a path parameter names: the collection segment just before it.
 RESOURCE_OF_SEGMENT = {
@@ -102,9 +110,6 @@ LIST_FILTERS: dict[str, Callable[[World], list[dict[str, str]]]] = {
     "/v1/customers": lambda w: [{"externalId": "cus_a_only"}, {"externalId": f"TENANT#{w.a.tenant_id}"}],
 }
 
-# Routes without path parameters that list nothing: their probes name A's data in the body (see BODY_PROBES).
-# A route that should not be probed at all goes here, with the reason.
-EXEMPT: dict[tuple[str, str], str] = {}
 
 PROBES: Counter[str] = Counter()  # what was sent, by kind (printed at the end with -s)
 

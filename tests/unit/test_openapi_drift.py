@@ -22,7 +22,7 @@ def test_given_the_generator_when_run_twice_then_the_output_is_identical():
 
 def test_given_template_routes_when_reading_the_document_then_every_route_is_documented_with_template_paths():
     doc = json.loads(DOC.read_text())
-    routes = {(r.method.lower(), r.path) for fn in template.functions().values() for r in fn.routes}
+    routes = {(r.method.lower(), r.path) for fn in template.functions().values() for r in fn.routes if r.is_api}
     documented = {(method, path) for path, item in doc["paths"].items() for method in item}
 
     assert routes, "template.yaml has no HttpApi routes"

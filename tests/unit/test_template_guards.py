@@ -25,9 +25,17 @@ def _events(fn: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e["Properties"] for e in (fn["Properties"].get("Events") or {}).values() if e["Type"] == kind]
 
 
+# Functions that call no AWS service at all: `Policies: []` says so (their role is SAM's basic execution role: logs,
+# and X-Ray for active tracing), and tools/iam refuses any call they would make, as their role would.
+NO_AWS_ACCESS = {"ServeConsoleFunction": "serves the agent console's files from its own package"}
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_given_a_function_then_it_has_its_own_least_privilege_policy(name):
     statements = _statements(FUNCTIONS[name])
+    if name in NO_AWS_ACCESS:
+        assert FUNCTIONS[name]["Properties"]["Policies"] == [], f"{name}: {NO_AWS_ACCESS[name]}: it needs no grant"
+        return
     assert statements, f"{name} has no inline policy of its own"
     for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -216,12 +224,11 @@ def test_given_the_metrics_namespace_then_every_metric_it_promises_is_counted_by
 
 
 # each calls tickets.metrics.flush()
-FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer", "websocket_handler"}
+FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer", "websocket_handler", "console_handler"}
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_given_a_function_then_its_handler_comes_from_a_factory_that_flushes_its_metrics(name):
-    fn = template.functions()[name]
+def _made_by(fn: template.Function) -> str | None:
+    """The factory the function's module calls to make its handler (`handler = make_handler(...)`: make_handler)."""
     module, attr = fn.handler.rsplit(".", 1)
     tree = ast.parse((fn.code_uri / f"{module}.py").read_text())
     made_by = [
@@ -232,7 +239,30 @@ def test_given_a_function_then_its_handler_comes_from_a_factory_that_flushes_its
         and isinstance(node.value, ast.Call)
         and isinstance(node.value.func, ast.Name)
     ]
-    assert made_by and made_by[-1] in FLUSHING_FACTORIES, f"{name}: `{attr} = ` is not one of {FLUSHING_FACTORIES}"
+    return made_by[-1] if made_by else None
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_given_a_function_then_its_handler_comes_from_a_factory_that_flushes_its_metrics(name):
+    made_by = _made_by(template.functions()[name])
+    assert made_by in FLUSHING_FACTORIES, f"{name}: its handler is not made by one of {FLUSHING_FACTORIES}"
+
+
+# The only routes that take no API key: the agent console's files (tickets.api.console), which hold no data.
+CONSOLE_ROUTES = {("GET", "/console"), ("GET", "/console/{proxy+}")}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, fn in template.functions().items() if fn.routes))
+def test_given_a_routed_function_then_api_routes_authenticate_and_only_the_console_goes_without_a_key(name):
+    fn = template.functions()[name]
+    routes = {(r.method, r.path) for r in fn.routes}
+    if all(r.is_api for r in fn.routes):
+        # make_handler authenticates the key and checks the scope before anything else (tickets.api.http)
+        assert _made_by(fn) == "make_handler", f"{name} serves the API: its handler must come from make_handler"
+    else:
+        assert (name, routes) == ("ServeConsoleFunction", CONSOLE_ROUTES), f"{name}: routes outside /v1/: {routes}"
+        assert _made_by(fn) == "console_handler"
+        assert "tickets.dal" not in (fn.code_uri / "app.py").read_text()  # it reads no data
 
 
 # ---------------------------------------------------------------- buckets: private, encrypted, TLS only, events queued
@@ -321,12 +351,18 @@ def _s3_statements(fn: dict[str, Any], bucket: str) -> list[dict[str, Any]]:
     return out
 
 
+# Functions that need the bucket's name and no access to it.
+NAMES_THE_BUCKET_ONLY = {"ServeConsoleFunction": "the console page's CSP lets the browser POST uploads to the bucket"}
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_given_a_function_then_it_knows_the_attachments_bucket_exactly_when_its_policy_reaches_into_it(name):
     fn = FUNCTIONS[name]
     env = ((fn["Properties"].get("Environment") or {}).get("Variables")) or {}
     statements = _s3_statements(fn, "AttachmentsBucket")
-    assert ("ATTACHMENTS_BUCKET" in env) == bool(statements), name
+    names_it = name in NAMES_THE_BUCKET_ONLY
+    assert ("ATTACHMENTS_BUCKET" in env) == (bool(statements) or names_it), name
+    assert not (names_it and statements), f"{name} was to know the bucket's name only"
     if statements:
         assert env["ATTACHMENTS_BUCKET"] == {"Ref": "AttachmentsBucket"}
     for st in statements:  # object actions on a tenant-prefixed part of the bucket only; listing at most

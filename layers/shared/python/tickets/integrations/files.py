@@ -71,6 +71,12 @@ def presign_upload(tenant_id: str, attachment_id: str, content_type: str, size: 
     return UploadForm(post["url"], {k: str(v) for k, v in post["fields"].items()}, expires)
 
 
+def upload_endpoint() -> str:
+    """The URL presigned POSTs go to (presign_upload's `url`), where browsers send uploads: the agent console's
+    Content-Security-Policy must allow it. Presigning is computed locally: no AWS call, no permission."""
+    return str(_s3().generate_presigned_post(Bucket=_bucket(), Key="u/", ExpiresIn=60)["url"])
+
+
 def content_disposition(filename: str) -> str:
     """`attachment` with the filename as RFC 6266 gives it: an ASCII fallback, and the exact name UTF-8 encoded.
 
