@@ -147,7 +147,7 @@ def seed_tickets(
     """
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    from tickets.dal import keys
+    from tickets.dal import counters, keys
     from tickets.dal.client import ddb, serialize, table, value
     from tickets.dal.tickets import _ticket_item
 
@@ -155,6 +155,7 @@ def seed_tickets(
     start = start_ms if start_ms is not None else int(time.time() * 1000) - n * step_ms
     ids: list[str] = []
     per_status: dict[str, int] = {}
+    counter_totals: dict[str, dict[str, int]] = {}
     build_s = 0.0
     batch: list[dict[str, Any]] = []
     mt = moto_table() if method == "direct" else None
@@ -165,6 +166,9 @@ def seed_tickets(
         build_s += time.perf_counter() - tb
         ids.append(t["id"])
         per_status[t["status"]] = per_status.get(t["status"], 0) + 1
+        for sk, attrs in counters.totals(tenant.tenant_id, [t]).items():
+            for attr, c in attrs.items():
+                counter_totals.setdefault(sk, {})[attr] = counter_totals.setdefault(sk, {}).get(attr, 0) + c
         if mt is not None:
             pk, sk = DynamoType(item["PK"]), DynamoType(item["SK"])
             mt.items[pk][sk] = Item(pk, sk, item) if i == 0 else _moto_item(pk, sk, item)
@@ -175,15 +179,7 @@ def seed_tickets(
                 while request:
                     request = ddb().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
                 batch = []
-    deltas = {"total": n, **{keys.status_count_attr(s): c for s, c in per_status.items()}}
-    names = {f"#c{i}": a for i, a in enumerate(deltas)}
-    ddb().update_item(
-        TableName=table(),
-        Key=serialize(keys.counts(tenant.tenant_id)),
-        UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues={f":c{i}": value(v) for i, v in enumerate(deltas.values())},
-    )
+    add_counters(tenant.tenant_id, counter_totals)
     ddb().update_item(
         TableName=table(),
         Key=serialize(keys.tenant(tenant.tenant_id)),
@@ -199,13 +195,29 @@ def seed_tickets(
     }
 
 
+def add_counters(tenant_id: str, totals: dict[str, dict[str, int]]) -> None:
+    """Add seeded tickets to the tenant's counter items, as their creates' transactions would have
+    (dal/counters.py: {counter item sort key: {attribute: count}})."""
+    from tickets.dal import keys
+    from tickets.dal.client import ddb, serialize, table, value
+
+    for sk, deltas in totals.items():
+        names = {f"#c{i}": a for i, a in enumerate(deltas)}
+        ddb().update_item(
+            TableName=table(),
+            Key=serialize({keys.PK: keys.tenant_pk(tenant_id), keys.SK: sk}),
+            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":c{i}": value(v) for i, v in enumerate(deltas.values())},
+        )
+
+
 def unfiltered_fingerprint(tenant_id: str, limit: int = LIMIT) -> str:
-    """The fingerprint logic/paging.py binds a cursor to, for GET /v1/tickets with no filter and no sort."""
-    from tickets.logic import cursor as cursors
+    """The fingerprint logic/ticket_lists.py binds a cursor to, for GET /v1/tickets with no filter and no sort."""
+    from tickets.logic import paging
     from tickets.models.tickets import TicketListQuery
 
-    q = TicketListQuery(limit=limit)
-    return cursors.fingerprint(tenant_id, q.model_dump(mode="json", exclude={"cursor", "offset", "limit"}))
+    return paging.query_fingerprint(tenant_id, TicketListQuery(limit=limit), me=None)
 
 
 def expected_page_ids(ids_oldest_first: list[str], depth: int, limit: int = LIMIT) -> list[str]:
@@ -217,12 +229,13 @@ def expected_page_ids(ids_oldest_first: list[str], depth: int, limit: int = LIMI
 def page_cursor(tenant_id: str, ids_oldest_first: list[str], depth: int, limit: int = LIMIT) -> str | None:
     """The nextCursor page `depth - 1` would have returned, built without walking the pages before it.
 
-    paging.page encodes plan.item_key(last row) = {PK, SK} of the base table for the unfiltered plan.
+    A ticket list's cursor is the position of the last row returned (for -createdAt, its ULID) and the number of
+    matches before it (`n`, what keeps `total` a lower bound on later pages).
     """
     if depth <= 1:
         return None
-    from tickets.dal import keys
     from tickets.logic import cursor as cursors
 
     last_of_previous = ids_oldest_first[::-1][(depth - 1) * limit - 1]
-    return cursors.encode(keys.ticket(tenant_id, last_of_previous), unfiltered_fingerprint(tenant_id, limit))
+    fp = unfiltered_fingerprint(tenant_id, limit)
+    return cursors.encode({"p": last_of_previous}, fp, {"n": (depth - 1) * limit})

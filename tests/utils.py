@@ -20,3 +20,33 @@ def invoked_http_response(stdout: str) -> tuple[str, dict[str, str], Any]:
     status, *header_lines = head.splitlines()
     headers = {name.lower(): val for name, _, val in (line.partition(": ") for line in header_lines)}
     return status, headers, json.loads(body) if body.strip() else None
+
+
+def ticket_counters(tenant_items: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """The tenant's ticket counter items (COUNTS#...) as {sort key: {attribute: count}}, zeros left out."""
+    out: dict[str, dict[str, int]] = {}
+    for item in tenant_items:
+        if str(item["SK"]).startswith("COUNTS#"):
+            counts = {k: int(v) for k, v in item.items() if k not in ("PK", "SK", "type", "since") and int(v)}
+            if counts:
+                out[item["SK"]] = counts
+    return out
+
+
+def expected_ticket_counters(tenant_id: str, tickets: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """What the ticket counter items must hold for these tickets (dal/counters.py recounts them)."""
+    from tickets.dal import counters
+
+    return {sk: {k: v for k, v in c.items() if v} for sk, c in counters.totals(tenant_id, tickets).items()}
+
+
+def ticket_totals(tenant_items: list[dict[str, Any]]) -> dict[str, int]:
+    """{"total": n, "status#<status>": n, ...} summed from the status x priority counters (COUNTS#TICKETS)."""
+    item = next((i for i in tenant_items if i["SK"] == "COUNTS#TICKETS"), {})
+    out = {"total": 0}
+    for attr, v in item.items():
+        status, sep, _ = str(attr).partition("#")
+        if sep and status != "assigned" and attr not in ("PK", "SK"):
+            out["total"] += int(v)
+            out[f"status#{status}"] = out.get(f"status#{status}", 0) + int(v)
+    return out

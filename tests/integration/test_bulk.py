@@ -58,8 +58,9 @@ def _get(key: str, ticket_id: str) -> ApiResponse:
 
 
 def _total(key: str, **query: str) -> int:
-    r = call("GET", "/v1/tickets", key=key, query={"limit": "1", **query})
+    r = call("GET", "/v1/tickets", key=key, query={"limit": "100", **query})  # a page that sees every match
     assert r.status == 200, r.body
+    assert r.json["totalExact"] is True, r.json
     return r.json["total"]
 
 

@@ -96,8 +96,8 @@ def test_given_a_status_in_the_comment_then_reply_and_status_are_one_write(aws, 
     comment = _comment(tenant.key, ticket["id"], {"body": "Waiting for you", "status": "pending"}).json
     t = call("GET", f"/v1/tickets/{ticket['id']}", key=tenant.key).json
     assert (t["status"], t["version"], t["lastCommentAt"]) == ("pending", 2, comment["createdAt"])
-    counts = _item(aws, tenant.tenant_id, "COUNTS")
-    assert (counts["status#pending"], counts["status#new"]) == (1, 0)
+    counts = _item(aws, tenant.tenant_id, "COUNTS#TICKETS")
+    assert (counts["pending#medium"], counts["new#medium"]) == (1, 0)
 
 
 def test_given_a_key_without_tickets_status_when_the_comment_sets_status_then_403_and_nothing_written(aws):

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.conftest import call, items, make_tenant
+from tests.utils import ticket_totals
 
 
 def _create(key: str, **body):
@@ -17,7 +18,9 @@ def _create(key: str, **body):
 
 
 def _counts(aws, tenant_id: str) -> dict:
-    return next(i for i in items(aws, f"TENANT#{tenant_id}") if i["SK"] == "COUNTS")
+    """The tenant's ticket counters by status x priority (COUNTS#TICKETS), with their sums: total, status#<s>."""
+    stored = items(aws, f"TENANT#{tenant_id}")
+    return {**next(i for i in stored if i["SK"] == "COUNTS#TICKETS"), **ticket_totals(stored)}
 
 
 class TestCreate:
@@ -40,8 +43,9 @@ class TestCreate:
         assert r.headers["location"] == f"/v1/tickets/{t['id']}"
         stored = [i for i in items(aws, f"TENANT#{tenant.tenant_id}") if i["SK"] == f"TICKET#{t['id']}"]
         assert stored and stored[0]["subject"] == "Order blocked"
-        assert stored[0]["GSI1PK"] == f"TENANT#{tenant.tenant_id}#STATUS#new"
-        assert _counts(aws, tenant.tenant_id)["total"] == 1
+        assert stored[0]["GSI1PK"] == f"TENANT#{tenant.tenant_id}#STATUS#new#PRIORITY#urgent"
+        assert stored[0]["GSI3PK"] == f"TENANT#{tenant.tenant_id}#UNASSIGNED#STATUS#new"
+        assert _counts(aws, tenant.tenant_id)["new#urgent"] == 1
 
     def test_given_every_field_when_created_then_all_are_returned(self, aws, tenant):
         c = call(
@@ -175,7 +179,7 @@ class TestPatch:
         r = call("PATCH", f"/v1/tickets/{t['id']}", key=tenant.key, body={"status": "closed"})
         assert r.json["closedAt"] and r.json["status"] == "closed"
         counts = _counts(aws, tenant.tenant_id)
-        assert counts["status#closed"] == 1 and counts["status#new"] == 0 and counts["status#open"] == 0
+        assert (counts["closed#medium"], counts["new#medium"], counts["open#medium"]) == (1, 0, 0)
 
     def test_given_a_closed_ticket_when_patched_then_409_and_delete_still_works(self, aws, tenant):
         t = _create(tenant.key, status="closed")

@@ -38,7 +38,8 @@ def test_given_a_millisecond_then_bounds_enclose_every_id_of_that_millisecond():
 
 
 def test_given_a_ticket_then_every_index_partition_starts_with_its_tenant():
-    ticket = {"id": "01J", "status": "open", "updatedAt": "2026", "customerId": "C", "assigneeId": "A"}
+    ticket = {"id": "01J", "status": "open", "priority": "low", "updatedAt": "2026", "customerId": "C"}
+    ticket["assigneeId"] = "A"
     index_keys = keys.ticket_index_keys("T1", ticket)
     assert all(v.startswith("TENANT#T1#") for k, v in index_keys.items() if k.endswith("PK"))
     assert "GSI2PK" not in keys.ticket_index_keys("T1", {**ticket, "customerId": None})

@@ -59,3 +59,28 @@ def timestamp_ms(ulid: str) -> int:
 
 def is_ulid(value: str) -> bool:
     return bool(ULID_RE.match(value))
+
+
+def _step(ulid: str, delta: int) -> str | None:
+    """The ULID-shaped string right before (delta -1) or after (+1) `ulid` in sort order; None past either end."""
+    digits = [_ALPHABET.index(ch) for ch in ulid]
+    i = len(digits) - 1
+    while i >= 0:
+        digits[i] += delta
+        if 0 <= digits[i] < 32:
+            break
+        digits[i] %= 32
+        i -= 1
+    if i < 0 or digits[0] > 7:  # a ULID's first character is at most 7 (48-bit time)
+        return None
+    return "".join(_ALPHABET[d] for d in digits)
+
+
+def before(ulid: str) -> str | None:
+    """The greatest ULID less than `ulid` (an exclusive upper bound as an inclusive one), None if there is none."""
+    return _step(ulid, -1)
+
+
+def after(ulid: str) -> str | None:
+    """The least ULID greater than `ulid`, None if there is none."""
+    return _step(ulid, 1)

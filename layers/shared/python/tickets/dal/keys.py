@@ -9,9 +9,9 @@ from __future__ import annotations
 PK, SK = "PK", "SK"
 # Secondary indexes, declared in template.yaml. Sort keys of the ticket indexes start with the
 # time-ordered ticket id (or updatedAt), so every index lists newest or oldest first.
-BY_STATUS = "GSI1"  # tickets of one status
-BY_CUSTOMER = "GSI2"  # tickets of one customer
-BY_ASSIGNEE = "GSI3"  # tickets of one agent
+BY_STATUS = "GSI1"  # tickets of one status and one priority (every ticket)
+BY_CUSTOMER = "GSI2"  # tickets of one customer (sparse)
+BY_ASSIGNEE = "GSI3"  # tickets of one agent and one status, or unassigned ones of one status (every ticket)
 BY_UPDATED = "GSI4"  # all tickets by updatedAt
 INDEX_KEYS = {
     BY_STATUS: ("GSI1PK", "GSI1SK"),
@@ -34,7 +34,37 @@ def tenant(tenant_id: str) -> dict[str, str]:
 
 
 def counts(tenant_id: str) -> dict[str, str]:
+    """The tenant's counts of customers, tags and agents (ticket counts have items of their own, below)."""
     return {PK: tenant_pk(tenant_id), SK: "COUNTS"}
+
+
+# Ticket counters: one small item per dimension value, each moved in the ticket's own transactions
+# (dal/counters.py), so that list totals of the shapes they cover are exact without a walk.
+TICKET_COUNTS = "COUNTS#TICKETS"  # `<status>#<priority>` and `assigned#<status>` (tickets with an assignee)
+# Set on COUNTS#TICKETS when the tenant is made (or reindexed): without it the counters predate the tenant's tickets.
+COUNTERS_SINCE = "since"
+
+
+def ticket_counts(tenant_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: TICKET_COUNTS}
+
+
+def assignee_counts(tenant_id: str, agent_id: str) -> dict[str, str]:
+    """`status#<status>`: the agent's tickets by status."""
+    return {PK: tenant_pk(tenant_id), SK: f"COUNTS#ASSIGNEE#{agent_id}"}
+
+
+def customer_counts(tenant_id: str, customer_id: str) -> dict[str, str]:
+    """`status#<status>`: the customer's tickets by status."""
+    return {PK: tenant_pk(tenant_id), SK: f"COUNTS#CUSTOMER#{customer_id}"}
+
+
+def status_priority_attr(status: str, priority: str) -> str:
+    return f"{status}#{priority}"
+
+
+def assigned_attr(status: str) -> str:
+    return f"assigned#{status}"
 
 
 # Powertools idempotency names its sort keys `<prefix>#<md5 of the route and the Idempotency-Key>`.
@@ -73,31 +103,44 @@ def ticket_ref(tenant_id: str, number: int) -> dict[str, str]:
 
 
 def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
-    """Index attributes of a ticket item, derived from its fields; sparse where the field is null."""
-    tid, t = item["id"], tenant_pk(tenant_id)
+    """Index attributes of a ticket item, derived from its fields; sparse where the field is null.
+
+    GSI1 and GSI3 partitions are composite (status x priority; assignee x status) so that the queue shapes ("urgent
+    open tickets", "my open tickets", "unassigned new tickets") are one Query each; a shape that names fewer of the
+    parts is a merge of the partitions it spans, on the shared ULID sort key (logic/ticket_lists.py).
+    """
+    tid = item["id"]
     keys = {
-        "GSI1PK": f"{t}#STATUS#{item['status']}",
+        "GSI1PK": status_partition(tenant_id, item["status"], item["priority"]),
         "GSI1SK": tid,
-        "GSI4PK": f"{t}#TICKETS",
+        "GSI3PK": assignee_partition(tenant_id, item.get("assigneeId") or None, item["status"]),
+        "GSI3SK": tid,
+        "GSI4PK": updated_partition(tenant_id),
         "GSI4SK": f"{item['updatedAt']}#{tid}",
     }
     if item.get("customerId"):
-        keys |= {"GSI2PK": f"{t}#CUSTOMER#{item['customerId']}", "GSI2SK": tid}
-    if item.get("assigneeId"):
-        keys |= {"GSI3PK": f"{t}#ASSIGNEE#{item['assigneeId']}", "GSI3SK": tid}
+        keys |= {"GSI2PK": customer_partition(tenant_id, item["customerId"]), "GSI2SK": tid}
     return keys
 
 
-def status_partition(tenant_id: str, status: str) -> str:
-    return f"{tenant_pk(tenant_id)}#STATUS#{status}"
+# The index attributes ticket_index_keys() may write: a rewrite of a ticket sets those it derives and removes the rest.
+TICKET_INDEX_ATTRS = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK")
+
+
+def status_partition(tenant_id: str, status: str, priority: str) -> str:
+    return f"{tenant_pk(tenant_id)}#STATUS#{status}#PRIORITY#{priority}"
 
 
 def customer_partition(tenant_id: str, customer_id: str) -> str:
     return f"{tenant_pk(tenant_id)}#CUSTOMER#{customer_id}"
 
 
-def assignee_partition(tenant_id: str, agent_id: str) -> str:
-    return f"{tenant_pk(tenant_id)}#ASSIGNEE#{agent_id}"
+def assignee_partition(tenant_id: str, agent_id: str | None, status: str) -> str:
+    """An agent's tickets of one status; agent None: the unassigned tickets of that status (agent ids are ULIDs,
+    so `UNASSIGNED` can never be one)."""
+    if agent_id is None:
+        return f"{tenant_pk(tenant_id)}#UNASSIGNED#STATUS#{status}"
+    return f"{tenant_pk(tenant_id)}#ASSIGNEE#{agent_id}#STATUS#{status}"
 
 
 def updated_partition(tenant_id: str) -> str:

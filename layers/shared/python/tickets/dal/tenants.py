@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -40,7 +41,14 @@ def put_tenant(tenant: dict[str, Any]) -> None:
                 {
                     "Put": {
                         "TableName": table(),
-                        "Item": serialize({**keys.counts(tid), "type": "counts", "tenantId": tid, "total": 0}),
+                        "Item": serialize({**keys.counts(tid), "type": "counts", "tenantId": tid}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table(),
+                        "Item": serialize(counters_item(tid)),
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
                 },
@@ -55,7 +63,7 @@ def put_tenant(tenant: dict[str, Any]) -> None:
         )
     except ClientError as exc:
         reasons = _cancelled(exc)
-        if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+        if len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
             raise Conflict(f"the ticket prefix {tenant['ticketPrefix']} belongs to another tenant") from exc
         raise
 
@@ -105,6 +113,12 @@ def tenant_id_by_address(local_part: str) -> str | None:
 def get_tenant(tenant_id: str) -> dict[str, Any] | None:
     resp = ddb().get_item(TableName=table(), Key=serialize(keys.tenant(tenant_id)), ConsistentRead=True)
     return deserialize(resp["Item"]) if "Item" in resp else None
+
+
+def counters_item(tenant_id: str, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """The tenant's COUNTS#TICKETS item as a new tenant (or a reindex) writes it: marked as counting every ticket."""
+    since = {keys.COUNTERS_SINCE: int(time.time())}
+    return {**keys.ticket_counts(tenant_id), "type": "ticketcounts", **since, **(counts or {})}
 
 
 def get_counts(tenant_id: str) -> dict[str, Any]:

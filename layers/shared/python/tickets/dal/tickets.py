@@ -1,4 +1,4 @@
-"""Ticket items, their reference pointers and the counters that keep list totals exact."""
+"""Ticket items, their reference pointers and the counters that keep list totals exact (dal/counters.py)."""
 
 from __future__ import annotations
 
@@ -224,7 +224,6 @@ def create(
     transaction turns into a pointer to the new ticket. `extra`: more items for the same transaction (the
     first comment of a ticket opened by email).
     """
-    status = keys.status_count_attr(ticket["status"])
     txn = _Txn([], [])
     txn.add(
         {
@@ -251,7 +250,8 @@ def create(
             }
         }
     )
-    txn.add(counters.add(tenant_id, {"total": 1, status: 1}))
+    for counter in counters.ticket_updates(tenant_id, None, ticket):
+        txn.add(counter)
     _reference_checks(tenant_id, txn, ticket, None, guard)
     if dedupe_claim is not None:
         txn.add(
@@ -296,12 +296,8 @@ def replace(
     }
     txn = _Txn([], [])
     txn.add({"Put": put})
-    if old["status"] != new["status"]:
-        txn.add(
-            counters.add(
-                tenant_id, {keys.status_count_attr(old["status"]): -1, keys.status_count_attr(new["status"]): 1}
-            )
-        )
+    for counter in counters.ticket_updates(tenant_id, old, new):
+        txn.add(counter)
     _reference_checks(tenant_id, txn, new, old)
     for extra_item, on_fail in extra:
         txn.add(extra_item, on_fail)
@@ -361,7 +357,8 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
         }
     )
     txn.add({"Delete": {"TableName": table(), "Key": serialize(keys.ticket_ref(tenant_id, old["number"]))}})
-    txn.add(counters.add(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1}))
+    for counter in counters.ticket_updates(tenant_id, old, None):
+        txn.add(counter)
     if old.get("customerId"):
         txn.add(_customer_count(tenant_id, old["customerId"], -1))
     if agent_id := _open_assignee(old):

@@ -60,9 +60,8 @@ def delete_agent(tenant_id: str, agent_id: str) -> None:
 
 def list_agents(tenant_id: str, q: AgentListQuery) -> dict[str, Any]:
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.AGENT_PREFIX, keys.AGENT_PREFIX + "~")
-    result = paging.page(tenant_id, plan, q)
+    result = paging.page(tenant_id, plan, q, total=int(tenants_dal.get_counts(tenant_id).get("agents", 0)))
     result["data"] = [public(a) for a in result["data"]]
-    result["total"] = int(tenants_dal.get_counts(tenant_id).get("agents", 0))
     return result
 
 

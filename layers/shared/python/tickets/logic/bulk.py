@@ -18,10 +18,8 @@ from tickets import aws, metrics
 from tickets import ids as idgen
 from tickets.dal import agents as agents_dal
 from tickets.dal import keys
-from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as dal
 from tickets.dal.client import get_many
-from tickets.dal.query import QueryPlan, query
 from tickets.errors import (
     Conflict,
     DomainError,
@@ -31,7 +29,7 @@ from tickets.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from tickets.logic import paging
+from tickets.logic import ticket_lists
 from tickets.logic.tickets import WRITE_RETRIES, apply_changes, delete_stamped, load, shape, stamp_for_deletion
 from tickets.models.bulk import Batch
 from tickets.models.tickets import UNFINISHED, Status
@@ -179,33 +177,18 @@ def batch(tenant_id: str, body: Batch, actor: str | None) -> dict[str, Any]:
     return _run(tenant_id, body.ids, _changer(tenant_id, change, actor, known))
 
 
-def _unfinished_plans(tenant_id: str, customer_id: str | None) -> list[QueryPlan]:
-    if customer_id:
-        return [QueryPlan(keys.BY_CUSTOMER, keys.customer_partition(tenant_id, customer_id))]
-    return [QueryPlan(keys.BY_STATUS, keys.status_partition(tenant_id, s)) for s in UNFINISHED]
+def _unfinished(customer_id: str | None) -> ticket_lists.Filter:
+    f = ticket_lists.Filter(sort="createdAt").narrow(statuses=[s.value for s in UNFINISHED])
+    return f.narrow(customers=[customer_id]) if customer_id else f
 
 
 def _unfinished_ids(tenant_id: str, customer_id: str | None, limit: int) -> list[str]:
-    """Ids of unfinished tickets from the status index (or the customer's index), oldest first."""
-    found: list[str] = []
-    for plan in _unfinished_plans(tenant_id, customer_id):
-        plan = QueryPlan(plan.index, plan.partition, forward=True)
-        start = None
-        while len(found) < limit:
-            items, start = query(plan, limit=min(1000, limit - len(found) + 50), start_key=start,
-                                 projection=["id", "status"])  # fmt: skip
-            found += [t["id"] for t in items if t["status"] in UNFINISHED][: limit - len(found)]
-            if start is None:
-                break
-    return found
+    """Ids of unfinished tickets, oldest first, planned like a list (and as bounded: the call reports what remains)."""
+    return ticket_lists.ticket_ids(tenant_id, _unfinished(customer_id), limit)
 
 
 def _remaining(tenant_id: str, customer_id: str | None) -> int:
-    if customer_id:
-        plan = QueryPlan(keys.BY_CUSTOMER, keys.customer_partition(tenant_id, customer_id))
-        return paging.count(plan, lambda t: t["status"] in UNFINISHED, ["status"])
-    counts = tenants_dal.get_counts(tenant_id)
-    return sum(int(counts.get(keys.status_count_attr(s), 0)) for s in UNFINISHED)
+    return int(ticket_lists.count(tenant_id, _unfinished(customer_id))["total"])
 
 
 def solve_unfinished(tenant_id: str, customer_id: str | None, actor: str | None) -> dict[str, Any]:

@@ -296,7 +296,8 @@ def first_comment(tenant_id: str, draft: CommentDraft) -> Any:
 
 
 def list_comments(tenant_id: str, ticket_id: str, q: CommentListQuery) -> dict[str, Any]:
-    """Oldest first. The total of an unfiltered list is the ticket's own commentCount (kept in the same writes)."""
+    """Oldest first. The total of an unfiltered list is the ticket's own commentCount (kept in the same writes); a
+    filtered one counts within the list budget."""
     ticket = tickets_dal.get(tenant_id, ticket_id) if ids.is_ulid(ticket_id) else None
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")
@@ -304,12 +305,9 @@ def list_comments(tenant_id: str, ticket_id: str, q: CommentListQuery) -> dict[s
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), prefix, prefix + "~", forward=True)
     wanted = q.visibility.value if q.visibility else None
     predicate = (lambda c: c["visibility"] == wanted) if wanted else None
-    result = paging.page(tenant_id, plan, q, predicate=predicate)
+    total = int(ticket.get("commentCount") or 0) if wanted is None else None
+    result = paging.page(tenant_id, plan, q, predicate=predicate, total=total, count_rest=total is None)
     result["data"] = [public_comment(c) for c in result["data"]]
-    if wanted is None:
-        result["total"] = int(ticket.get("commentCount") or 0)
-    else:
-        result["total"] = paging.count(plan, predicate, ["PK", "SK", "visibility"])
     return result
 
 

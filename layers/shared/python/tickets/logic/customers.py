@@ -79,12 +79,12 @@ def list_customers(tenant_id: str, q: CustomerListQuery) -> dict[str, Any]:
         return {
             "data": rows[q.offset : q.offset + q.limit],
             "total": len(rows),
+            "totalExact": True,
             "limit": q.limit,
             "offset": q.offset,
             "nextCursor": None,
         }
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.CUSTOMER_PREFIX, keys.CUSTOMER_PREFIX + "~")
-    result = paging.page(tenant_id, plan, q)
+    result = paging.page(tenant_id, plan, q, total=int(tenants_dal.get_counts(tenant_id).get("customers", 0)))
     result["data"] = [_shape(c) for c in result["data"]]
-    result["total"] = int(tenants_dal.get_counts(tenant_id).get("customers", 0))
     return result

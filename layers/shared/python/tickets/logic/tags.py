@@ -42,6 +42,4 @@ def delete_tag(tenant_id: str, tag_id: str) -> None:
 
 def list_tags(tenant_id: str, q: TagListQuery) -> dict[str, Any]:
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.TAG_PREFIX, keys.TAG_PREFIX + "~")
-    result = paging.page(tenant_id, plan, q)
-    result["total"] = int(tenants_dal.get_counts(tenant_id).get("tags", 0))
-    return result
+    return paging.page(tenant_id, plan, q, total=int(tenants_dal.get_counts(tenant_id).get("tags", 0)))

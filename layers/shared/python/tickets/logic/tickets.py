@@ -1,4 +1,4 @@
-"""Ticket rules: numbering and quota, references, status timestamps, versioning, and listing."""
+"""Ticket rules: numbering and quota, references, status timestamps and versioning (lists: logic/ticket_lists.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal import tickets as dal
 from tickets.dal.client import get_many
-from tickets.dal.query import QueryPlan
 from tickets.errors import (
     FieldError,
     InvalidAssignee,
@@ -27,8 +26,8 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.logic import paging, references
-from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
+from tickets.logic import references
+from tickets.models.tickets import Status, TicketCreate, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
 
 REFERENCE_RE = re.compile(r"^([A-Z][A-Z0-9]{0,9})-([1-9][0-9]{0,11})$")
@@ -219,7 +218,8 @@ def _check_if_match(ticket: dict[str, Any], versions: list[int] | None) -> None:
 
 # Fields that counters, index partitions, snapshots or status timestamps depend on: a patch touching
 # one of them is read, recomputed and written back in a transaction. Any other patch is one UpdateItem.
-_STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId"})
+# (priority: the status x priority counters and GSI1 partitions move with it.)
+_STRUCTURAL = frozenset({"status", "priority", "customerId", "assigneeId", "parentId"})
 
 
 def _update_plain(
@@ -367,114 +367,3 @@ def delete_ticket(tenant_id: str, ticket_id: str) -> None:
             continue
         return
     raise PreconditionFailed("the ticket is being changed concurrently; retry")
-
-
-# ---------------------------------------------------------------- listing
-
-_FILTER_FIELDS = ("status", "priority", "customerId", "assigneeId", "tag", "category", "q")
-
-
-def _plan(tenant_id: str, q: TicketListQuery) -> QueryPlan:
-    """Pick the Query that drives a list: the most selective indexed filter, else the tenant's tickets."""
-    forward = not q.sort.startswith("-")
-    if q.sort.endswith("updatedAt"):
-        return QueryPlan(keys.BY_UPDATED, keys.updated_partition(tenant_id), q.updatedSince, None, forward)
-    lo = ids.bound_for_ms(_ms(q.createdAfter), upper=False) if q.createdAfter else None
-    hi = ids.bound_for_ms(_ms(q.createdBefore) - 1, upper=True) if q.createdBefore else None
-    if q.customerId:
-        return QueryPlan(keys.BY_CUSTOMER, keys.customer_partition(tenant_id, q.customerId), lo, hi, forward)
-    if q.assigneeId and q.assigneeId != "none":
-        return QueryPlan(keys.BY_ASSIGNEE, keys.assignee_partition(tenant_id, q.assigneeId), lo, hi, forward)
-    if q.status and len(q.status) == 1:
-        return QueryPlan(keys.BY_STATUS, keys.status_partition(tenant_id, q.status[0]), lo, hi, forward)
-    return QueryPlan(
-        None,
-        keys.tenant_pk(tenant_id),
-        keys.TICKET_PREFIX + (lo or ""),
-        keys.TICKET_PREFIX + (hi or "~"),
-        forward,
-    )
-
-
-def _ms(ts: str) -> int:
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
-    """The filters the driving Query's key does not already apply, as one Python predicate."""
-    checks = []
-    if q.status and plan.index != keys.BY_STATUS:
-        wanted_status = set(q.status)
-        checks.append(lambda t: t["status"] in wanted_status)
-    if q.priority:
-        wanted_priority = set(q.priority)
-        checks.append(lambda t: t["priority"] in wanted_priority)
-    if q.customerId and plan.index != keys.BY_CUSTOMER:
-        checks.append(lambda t: t.get("customerId") == q.customerId)
-    if q.assigneeId == "none":
-        checks.append(lambda t: not t.get("assigneeId"))
-    elif q.assigneeId and plan.index != keys.BY_ASSIGNEE:
-        checks.append(lambda t: t.get("assigneeId") == q.assigneeId)
-    if q.tag:
-        tag = q.tag.casefold()  # tag names are unique case-insensitively, so the filter matches that way too
-        checks.append(lambda t: any(tag == name.casefold() for name in t.get("tags") or ()))
-    if q.category:
-        checks.append(lambda t: t.get("category") == q.category)
-    if q.createdAfter:
-        checks.append(lambda t: t["createdAt"] >= q.createdAfter)
-    if q.createdBefore:
-        checks.append(lambda t: t["createdAt"] < q.createdBefore)
-    if q.updatedSince and plan.index != keys.BY_UPDATED:
-        checks.append(lambda t: t["updatedAt"] >= q.updatedSince)
-    if q.q:
-        needle = q.q.casefold()
-        checks.append(lambda t: needle in t["subject"].casefold() or needle in (t.get("description") or "").casefold())
-    if not checks:
-        return None
-    return lambda t: all(check(t) for check in checks)
-
-
-_PROJECTION = [
-    "PK",
-    "SK",
-    "id",
-    "status",
-    "priority",
-    "customerId",
-    "assigneeId",
-    "tags",
-    "category",
-    "createdAt",
-    "updatedAt",
-    "subject",
-    "description",
-]
-
-
-def _total(tenant_id: str, q: TicketListQuery, plan: QueryPlan, predicate: paging.Predicate) -> int:
-    """Exact match count: from counters for the common shapes, else by walking the driving Query."""
-    filtered = {f for f in _FILTER_FIELDS if getattr(q, f) is not None}
-    ranged = q.createdAfter or q.createdBefore or q.updatedSince
-    if not ranged and filtered <= {"status"}:
-        counts = tenants_dal.get_counts(tenant_id)
-        if not q.status:
-            return int(counts.get("total", 0))
-        return sum(int(counts.get(keys.status_count_attr(s), 0)) for s in set(q.status))
-    if not ranged and filtered == {"customerId"}:
-        return customers_dal.ticket_count(tenant_id, q.customerId or "")
-    return paging.count(plan, predicate, sorted({*_PROJECTION, *plan.key_attrs}))
-
-
-def list_tickets(tenant_id: str, q: TicketListQuery, me: str | None = None) -> dict[str, Any]:
-    """A page of the tenant's tickets; `me` is the agent the calling key acts as (for `assigneeId=me`)."""
-    if q.assigneeId == "me":
-        if me is None:
-            raise ValidationFailed.of("assigneeId", "'me' needs a key bound to an agent")
-        q = q.model_copy(update={"assigneeId": me})
-    plan = _plan(tenant_id, q)
-    predicate = _predicate(q, plan)
-    result = paging.page(tenant_id, plan, q, predicate=predicate)
-    result["total"] = _total(tenant_id, q, plan, predicate)
-    return result

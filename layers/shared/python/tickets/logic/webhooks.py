@@ -72,9 +72,8 @@ def get_webhook(tenant_id: str, webhook_id: str) -> dict[str, Any]:
 
 def list_webhooks(tenant_id: str, q: PageQuery) -> dict[str, Any]:
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.WEBHOOK_PREFIX, keys.WEBHOOK_PREFIX + "~")
-    result = paging.page(tenant_id, plan, q)
+    result = paging.page(tenant_id, plan, q, count_rest=True)
     result["data"] = [_public(w) for w in result["data"]]
-    result["total"] = paging.count(plan, None, ["PK"])
     return result
 
 
@@ -120,9 +119,7 @@ def list_deliveries(tenant_id: str, webhook_id: str, q: PageQuery) -> dict[str, 
     _load(tenant_id, webhook_id)
     prefix = keys.attempts_prefix(webhook_id)
     plan = QueryPlan(None, keys.tenant_pk(tenant_id), prefix, prefix + "~")
-    result = paging.page(tenant_id, plan, q)
-    result["total"] = paging.count(plan, None, ["PK"])
-    return result
+    return paging.page(tenant_id, plan, q, count_rest=True)
 
 
 def retry_delivery(tenant_id: str, webhook_id: str, delivery_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from tickets.models.common import DateTime, Email, InputModel, OutputModel, PageQuery, Text, refuse_nulls
+from tickets.models.common import DateTime, Email, InputModel, OutputModel, Page, PageQuery, Text, refuse_nulls
 
 
 class Level(StrEnum):
@@ -57,12 +57,8 @@ class Agent(OutputModel):
     updatedAt: DateTime
 
 
-class AgentPage(OutputModel):
-    data: list[Agent]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class AgentPage(Page[Agent]):
+    pass
 
 
 class AgentListQuery(PageQuery):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from tickets.models.common import DateTime, InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import DateTime, InputModel, OutputModel, Page, PageQuery, Text
 from tickets.models.tickets import Id, StatusIn
 
 MAX_BODY = 65_536
@@ -87,12 +87,8 @@ def public_comment(stored: dict[str, Any]) -> dict[str, Any]:
     return Comment.model_validate(stored).model_dump(mode="json", by_alias=True)
 
 
-class CommentPage(OutputModel):
-    data: list[Comment]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class CommentPage(Page[Comment]):
+    pass
 
 
 class CommentListQuery(PageQuery):

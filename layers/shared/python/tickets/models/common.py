@@ -17,6 +17,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -174,8 +175,30 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
-# Offset paging reads and discards `offset` items (DynamoDB has no OFFSET); past this depth use the cursor.
-MAX_OFFSET = 10_000
+class Page[ItemT](OutputModel):
+    """A list envelope. Subclassed per resource (`class TicketPage(Page[Ticket])`), which names its schema."""
+
+    data: list[ItemT]
+    total: int = Field(
+        description="Exact when `totalExact` is true (kept by counters, or the whole list was read); otherwise the "
+        "matches seen so far, a lower bound"
+    )
+    totalExact: bool
+    limit: int
+    offset: int
+    nextCursor: str | None = Field(
+        default=None,
+        description="Where the next page starts; null at the end. A page may be short (even empty) and still have "
+        "one: a list request reads at most a fixed budget of items",
+    )
+
+
+# The most items one list request reads, whatever the tenant's size and filters (logic/paging.py): a page that cannot
+# fill within it comes back short, with a nextCursor that resumes where the reading stopped.
+LIST_ITEM_BUDGET = 1000
+# Offset paging reads and discards `offset` items (DynamoDB has no OFFSET): offset + limit must fit the budget (400 on
+# `offset` otherwise); past it, page with the cursor.
+MAX_OFFSET = LIST_ITEM_BUDGET - 1
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -190,7 +213,8 @@ class PageQuery(InputModel):
     # No default in the OpenAPI document (absent means 0): a generated SDK that sends every parameter's default
     # would otherwise send offset=0 beside every cursor. offset=0 with a cursor is accepted for the same reason.
     offset: int = Field(
-        default=0, ge=0, le=MAX_OFFSET, description="Items to skip (absent: 0). Not with a cursor, except 0.",
+        default=0, ge=0, le=MAX_OFFSET,
+        description=f"Items to skip (absent: 0); offset + limit at most {LIST_ITEM_BUDGET}. Not with a cursor but 0.",
         json_schema_extra=_no_default,
     )  # fmt: skip
     cursor: str | None = Field(default=None, max_length=2048)
@@ -209,3 +233,10 @@ class PageQuery(InputModel):
         if value is not None and info.data.get("offset"):
             raise ValueError("a cursor continues where its page ended: use it without an offset (or with offset=0)")
         return value
+
+    @model_validator(mode="after")
+    def _offset_within_budget(self) -> Any:
+        if self.offset + self.limit > LIST_ITEM_BUDGET:
+            message = f"offset + limit must be at most {LIST_ITEM_BUDGET} (the list budget); page on with nextCursor"
+            raise field_error("offset", message, self.offset)
+        return self

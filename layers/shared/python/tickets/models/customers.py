@@ -11,6 +11,7 @@ from tickets.models.common import (
     Email,
     InputModel,
     OutputModel,
+    Page,
     PageQuery,
     Text,
     check_json_object,
@@ -64,12 +65,8 @@ class Customer(OutputModel):
     updatedAt: DateTime
 
 
-class CustomerPage(OutputModel):
-    data: list[Customer]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class CustomerPage(Page[Customer]):
+    pass
 
 
 class CustomerListQuery(PageQuery):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tickets.models.common import InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import InputModel, OutputModel, Page, PageQuery, Text
 
 TagName = Annotated[Text, Field(min_length=1, max_length=50)]
 
@@ -24,12 +24,8 @@ class Tag(OutputModel):
     name: str
 
 
-class TagPage(OutputModel):
-    data: list[Tag]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class TagPage(Page[Tag]):
+    pass
 
 
 class TagListQuery(PageQuery):

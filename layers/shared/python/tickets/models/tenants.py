@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from tickets.models.agents import Agent
-from tickets.models.common import DateTime, InputModel, OutputModel, PageQuery, Text
+from tickets.models.common import DateTime, InputModel, OutputModel, Page, PageQuery, Text
 
 SCOPES = (
     "tickets:read",
@@ -96,12 +96,8 @@ class ApiKeyCreated(OutputModel):
     key: str | None  # null when an Idempotency-Key replays the answer: the stored answer never holds the key
 
 
-class ApiKeyPage(OutputModel):
-    data: list[ApiKey]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class ApiKeyPage(Page[ApiKey]):
+    pass
 
 
 class ApiKeyListQuery(PageQuery):

@@ -12,6 +12,7 @@ from tickets.models.common import (
     DateTime,
     InputModel,
     OutputModel,
+    Page,
     PageQuery,
     Scalar,
     Text,
@@ -230,12 +231,8 @@ class Ticket(OutputModel):
     version: int
 
 
-class TicketPage(OutputModel):
-    data: list[Ticket]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class TicketPage(Page[Ticket]):
+    pass
 
 
 SortKey = Literal["-createdAt", "createdAt", "-updatedAt", "updatedAt"]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tickets.models.common import DateTime, InputModel, OutputModel, PageQuery, Text, refuse_nulls
+from tickets.models.common import DateTime, InputModel, OutputModel, Page, PageQuery, Text, refuse_nulls
 from tickets.models.events import EVENT_TYPES
 
 EventName = Annotated[Text, Field(min_length=1, max_length=64)]
@@ -72,12 +72,8 @@ class WebhookWithSecret(Webhook):
     secret: str | None
 
 
-class WebhookPage(OutputModel):
-    data: list[Webhook]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class WebhookPage(Page[Webhook]):
+    pass
 
 
 class WebhookListQuery(PageQuery):
@@ -100,12 +96,8 @@ class DeliveryAttempt(OutputModel):
     createdAt: DateTime
 
 
-class DeliveryPage(OutputModel):
-    data: list[DeliveryAttempt]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class DeliveryPage(Page[DeliveryAttempt]):
+    pass
 
 
 class DeliveryListQuery(PageQuery):
@@ -127,12 +119,8 @@ class HistoryEntry(OutputModel):
     actor: str | None = None
 
 
-class HistoryPage(OutputModel):
-    data: list[HistoryEntry]
-    total: int
-    limit: int
-    offset: int
-    nextCursor: str | None = None
+class HistoryPage(Page[HistoryEntry]):
+    pass
 
 
 class HistoryQuery(PageQuery):
