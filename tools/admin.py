@@ -2,8 +2,9 @@
 
     python -m tools.admin tenant create --name Acme --prefix INV [--quota N] [--no-auto-assign]
     python -m tools.admin tenant show --tenant ID        (or: tenant show ID)
-    python -m tools.admin tenant reindex --tenant ID     (a tenant made before inbound email: its address and
-                                                          customer email lookups; idempotent)
+    python -m tools.admin tenant reindex --tenant ID     (a tenant made by an older release: its address and
+                                                          customer email lookups, its tickets' index keys and
+                                                          counters; idempotent)
     python -m tools.admin key create --tenant ID --scopes tickets:read,tickets:write   (or --scopes all)
                                      [--agent AGENT_ID] [--name NAME]    (--agent: the key acts as that agent)
     python -m tools.admin key revoke --tenant ID --key-id KEYID
@@ -127,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--tenant")
     show.set_defaults(run=tenant_show)
     reindex = tenant.add_parser(
-        "reindex", help="write the inbound address and customer email lookups of a tenant made before them"
+        "reindex",
+        help="bring a tenant made by an older release up to date: inbound address and customer email lookups, "
+        "tickets' index keys and counters (idempotent)",
     )
     reindex.add_argument("tenant_pos", nargs="?", metavar="ID")
     reindex.add_argument("--tenant")

@@ -39,6 +39,7 @@ SAMPLE_CUSTOMER_ID = "01KQ219W80DEM0CVSTMER00000"  # externalId crm-4711
 SAMPLE_AGENT_ID = "01KQ219W80DEM0AGENT0000000"
 SAMPLE_TAG_ID = "01KQ219W80DEM0TAG000000000"
 SAMPLE_WEBHOOK_ID = "01KQ219W80DEM0WEBH00K00000"
+SAMPLE_VIEW_ID = "01KQ219W80DEM0V1EW00000000"  # a shared view: urgent or high, unfinished, billing or invoices
 SAMPLE_COMMENT_ID = "01KQ219W80DEM0C0MMENT00000"  # a public reply on DEMO-1 (the reply consumer's sample only)
 SAMPLE_OLD_KEY_ID = "key_01KQ219W80DEM0KEY000000000"  # a second key of the demo tenant, for the revoke sample
 UNKNOWN_ID = "01KQ219W80DEM0N0NE00000000"  # well-formed, and never seeded
@@ -139,6 +140,24 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "update_agent": {"params": {"id": SAMPLE_AGENT_ID}, "body": {"available": False}},
     "delete_agent": {"params": {"id": SAMPLE_AGENT_ID}},
     "create_realtime_token": {},
+    "list_views": {"query": {"limit": "20"}},
+    "create_view": {
+        "body": {
+            "name": "Mine, waiting on us",
+            "conditions": {
+                "all": [
+                    {"field": "assigneeId", "operator": "is", "value": "me"},
+                    {"field": "status", "operator": "in", "value": ["new", "open", "in_progress"]},
+                ]
+            },
+            "sort": "-updatedAt",
+        }
+    },
+    "get_view": {"params": {"id": SAMPLE_VIEW_ID}},
+    "update_view": {"params": {"id": SAMPLE_VIEW_ID}, "body": {"name": "Urgent billing, EMEA"}},
+    "delete_view": {"params": {"id": SAMPLE_VIEW_ID}},
+    "list_view_tickets": {"params": {"id": SAMPLE_VIEW_ID}, "query": {"limit": "20"}},
+    "count_view_tickets": {"params": {"id": SAMPLE_VIEW_ID}},
     "api_create_ticket": {
         "headers": {"idempotency-key": "evt-payment-failed-98431"},
         "body": {
@@ -165,6 +184,21 @@ _SEED_TICKET: dict[str, Any] = {
     "tags": ["invoices"],
 }
 
+# The seeded shared view: three conditions, planned on GSI1 (status x priority) with the tag/category check after.
+_SEED_VIEW: dict[str, Any] = {
+    "name": "Urgent billing",
+    "conditions": {
+        "all": [
+            {"field": "status", "operator": "in", "value": ["new", "open", "in_progress", "pending"]},
+            {"field": "priority", "operator": "in", "value": ["high", "urgent", "critical"]},
+        ],
+        "any": [
+            {"field": "category", "operator": "is", "value": "billing"},
+            {"field": "tag", "operator": "is", "value": "invoices"},
+        ],
+    },
+}
+
 
 @dataclass(frozen=True)
 class Demo:
@@ -179,12 +213,13 @@ def seed(api_key: str | None = None) -> Demo:
     once, on an empty table, in the functions' environment (TABLE_NAME, ...) and before anything else runs.
     """
     template.ensure_shared_layer_on_path()
-    from tickets.logic import admin, agents, customers, tags, tickets, webhooks
+    from tickets.logic import admin, agents, customers, tags, tickets, views, webhooks
     from tickets.models.agents import AgentCreate
     from tickets.models.customers import CustomerCreate
     from tickets.models.tags import TagCreate
-    from tickets.models.tenants import SCOPES, TenantCreate
+    from tickets.models.tenants import SCOPES, Principal, TenantCreate
     from tickets.models.tickets import TicketCreate
+    from tickets.models.views import ViewCreate
     from tickets.models.webhooks import WebhookCreate
 
     with _made_with_id(DEMO_TENANT_ID):
@@ -209,6 +244,9 @@ def seed(api_key: str | None = None) -> Demo:
         webhooks.create_webhook(DEMO_TENANT_ID, webhook)
     with _made_with_id(SAMPLE_TICKET_ID):
         tickets.create_ticket(DEMO_TENANT_ID, TicketCreate.model_validate(_SEED_TICKET))
+    with _made_with_id(SAMPLE_VIEW_ID):
+        admin_caller = Principal(tenantId=DEMO_TENANT_ID, keyId="seed", scopes=frozenset(SCOPES))
+        views.create_view(admin_caller, ViewCreate.model_validate(_SEED_VIEW))
     from tickets import metrics
 
     metrics.discard()  # demo data is not traffic: TicketsCreated must not count DEMO-1

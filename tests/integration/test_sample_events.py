@@ -26,6 +26,7 @@ from tools.sample_events import (
     SAMPLE_OLD_KEY_ID,
     SAMPLE_TAG_ID,
     SAMPLE_TICKET_ID,
+    SAMPLE_VIEW_ID,
     SAMPLE_WEBHOOK_ID,
     UNKNOWN_ID,
 )
@@ -123,12 +124,27 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
         201,
         lambda b: (b["reference"], b["customerId"], b["assigneeId"]) == ("DEMO-2", SAMPLE_CUSTOMER_ID, SAMPLE_AGENT_ID),
     ),
+    # The seeded shared view (unfinished, high or above, billing or invoices) holds DEMO-1.
+    "list_views": (200, lambda b: [(v["id"], v["agentId"]) for v in b["data"]] == [(SAMPLE_VIEW_ID, None)]),
+    # A shared view (the sample key has settings:manage and no agent) whose `me` means each caller's own agent.
+    "create_view": (201, lambda b: (b["agentId"], b["sort"], len(b["conditions"]["all"])) == (None, "-updatedAt", 2)),
+    "get_view": (
+        200,
+        lambda b: (b["id"], b["name"], len(b["conditions"]["any"])) == (SAMPLE_VIEW_ID, "Urgent billing", 2),
+    ),
+    "update_view": (200, lambda b: (b["id"], b["name"]) == (SAMPLE_VIEW_ID, "Urgent billing, EMEA")),
+    "delete_view": (204, lambda b: b is None),
+    "list_view_tickets": (
+        200,
+        lambda b: [t["reference"] for t in b["data"]] == ["DEMO-1"] and (b["total"], b["totalExact"]) == (1, True),
+    ),
+    "count_view_tickets": (200, lambda b: b == {"viewId": SAMPLE_VIEW_ID, "total": 1, "totalExact": True}),
 }
 
 
 def _still_stored(name: str) -> bool:
     """Whether the item that a delete sample names is still in the table (the old key: still unrevoked)."""
-    from tickets.dal import agents, customers, tags, tickets, webhooks
+    from tickets.dal import agents, customers, tags, tickets, views, webhooks
     from tickets.logic import api_keys
     from tickets.models.tenants import ApiKeyListQuery
 
@@ -142,6 +158,7 @@ def _still_stored(name: str) -> bool:
         "delete_tag": (tags, SAMPLE_TAG_ID),
         "delete_webhook": (webhooks, SAMPLE_WEBHOOK_ID),
         "delete_agent": (agents, SAMPLE_AGENT_ID),
+        "delete_view": (views, SAMPLE_VIEW_ID),
     }[name]
     return dal.get(tenant, item_id) is not None
 

@@ -40,6 +40,7 @@ def counts(tenant_id: str) -> dict[str, str]:
 
 # Ticket counters: one small item per dimension value, each moved in the ticket's own transactions
 # (dal/counters.py), so that list totals of the shapes they cover are exact without a walk.
+TICKET_COUNTS_PREFIX = "COUNTS#"  # every ticket counter item (the COUNTS item itself sorts before it)
 TICKET_COUNTS = "COUNTS#TICKETS"  # `<status>#<priority>` and `assigned#<status>` (tickets with an assignee)
 # Set on COUNTS#TICKETS when the tenant is made (or reindexed): without it the counters predate the tenant's tickets.
 COUNTERS_SINCE = "since"
@@ -193,6 +194,14 @@ def history(tenant_id: str, ticket_id: str, version: int, kind: str) -> dict[str
 
 def history_prefix(ticket_id: str) -> str:
     return f"HISTORY#{ticket_id}#"
+
+
+VIEW_PREFIX = "VIEW#"
+
+
+def view(tenant_id: str, view_id: str) -> dict[str, str]:
+    """A saved view (conditions and sort), shared or an agent's own; the tenant's views are one Query of the prefix."""
+    return {PK: tenant_pk(tenant_id), SK: f"{VIEW_PREFIX}{view_id}"}
 
 
 AGENT_PREFIX = "AGENT#"

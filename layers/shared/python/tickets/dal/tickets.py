@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from tickets.dal.client import (
     update_or_none,
     value,
 )
+from tickets.dal.tenants import counters_item as tenants_counters_item
 from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
 
 
@@ -442,3 +443,69 @@ def update_fields(
         old = exc.response.get("Item")
         raise UpdateRefused(from_item(old) if old else None) from exc
     return from_item(resp["Attributes"])
+
+
+def _tenant_items(tenant_id: str, prefix: str) -> Iterator[dict[str, Any]]:
+    """Every item of the tenant under a sort key prefix, read consistently page by page (the admin CLI's walk)."""
+    start = None
+    while True:
+        page = ddb().query(
+            TableName=table(),
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": value(keys.tenant_pk(tenant_id)), ":prefix": value(prefix)},
+            ConsistentRead=True,
+            **({"ExclusiveStartKey": start} if start else {}),
+        )
+        yield from (deserialize(raw) for raw in page.get("Items") or [])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
+
+
+def reindex(tenant_id: str) -> dict[str, int]:
+    """Bring a tenant's tickets and counters to the current key formats (the admin CLI's `tenant reindex`).
+
+    Each ticket whose index attributes differ from keys.ticket_index_keys() gets them in one UpdateItem conditional
+    on its version (a ticket written meanwhile already has them); the ticket counters are then recounted from the
+    tickets and written whole, stale counter items zeroed. Idempotent. Counts written by tickets that change while
+    it runs may be off: run it while the tenant does not write (or run it again), see docs/access-patterns.md.
+    """
+    tickets, rewritten = [], 0
+    for item in _tenant_items(tenant_id, keys.TICKET_PREFIX):
+        ticket = strip_keys(item)
+        tickets.append(ticket)
+        wanted = keys.ticket_index_keys(tenant_id, ticket)
+        if all(item.get(attr) == wanted.get(attr) for attr in keys.TICKET_INDEX_ATTRS):
+            continue
+        names = {f"#k{i}": attr for i, attr in enumerate(keys.TICKET_INDEX_ATTRS)}
+        sets = [f"#k{i} = :k{i}" for i, attr in enumerate(keys.TICKET_INDEX_ATTRS) if attr in wanted]
+        removes = [f"#k{i}" for i, attr in enumerate(keys.TICKET_INDEX_ATTRS) if attr not in wanted]
+        values = {f":k{i}": value(wanted[attr]) for i, attr in enumerate(keys.TICKET_INDEX_ATTRS) if attr in wanted}
+        try:
+            ddb().update_item(
+                TableName=table(),
+                Key=serialize(keys.ticket(tenant_id, ticket["id"])),
+                UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+                ConditionExpression="version = :v",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":v": value(ticket["version"])},
+            )
+            rewritten += 1
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+    recounted = counters.totals(tenant_id, tickets)
+    existing = {item[keys.SK]: strip_keys(item) for item in _tenant_items(tenant_id, keys.TICKET_COUNTS_PREFIX)}
+    written = 0
+    for sk in sorted({*recounted, *existing, keys.TICKET_COUNTS}):
+        counts = {attr: n for attr, n in recounted.get(sk, {}).items() if n}
+        have = existing.get(sk)
+        same = have is not None and {a: n for a, n in have.items() if a != keys.COUNTERS_SINCE and n} == counts
+        if same and (sk != keys.TICKET_COUNTS or keys.COUNTERS_SINCE in (have or {})):
+            continue
+        item = {keys.PK: keys.tenant_pk(tenant_id), keys.SK: sk, **counts}
+        if sk == keys.TICKET_COUNTS:
+            item = tenants_counters_item(tenant_id, counts)
+        ddb().put_item(TableName=table(), Item=serialize(item))
+        written += 1
+    return {"tickets": len(tickets), "ticketsReindexed": rewritten, "counterItemsWritten": written}

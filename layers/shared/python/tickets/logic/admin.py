@@ -11,6 +11,7 @@ from tickets import ids
 from tickets.config import settings
 from tickets.dal import customers as customers_dal
 from tickets.dal import tenants as dal
+from tickets.dal import tickets as tickets_dal
 from tickets.errors import FieldError, NotFound, ValidationFailed
 from tickets.models.tenants import SCOPES, TenantCreate
 from tickets.timeutil import now_iso
@@ -37,13 +38,17 @@ def show_tenant(tenant_id: str) -> dict[str, Any]:
 
 
 def reindex_tenant(tenant_id: str) -> dict[str, Any]:
-    """Write the lookups a tenant made before inbound email lacks (idempotent, safe to run again): its inbound
-    address (`<prefix>@<InboundEmailDomain>`; 409 if another tenant took the prefix) and its customers' emails."""
+    """Bring a tenant made by an older release up to date (idempotent, safe to run again): the lookups it lacks from
+    before inbound email (its inbound address `<prefix>@<InboundEmailDomain>`, 409 if another tenant took the
+    prefix; its customers' emails), and its tickets' index keys and counters as issue 15 shaped them (dal/tickets.py
+    reindex: status x priority and assignee x status partitions, the per-dimension counter items)."""
     tenant = show_tenant(tenant_id)
     created = dal.index_address(tenant_id, tenant["ticketPrefix"])
     customers = customers_dal.index_emails(tenant_id)
+    tickets = tickets_dal.reindex(tenant_id)
     domain = settings().inbound_email_domain
     return {
+        **tickets,
         "tenantId": tenant_id,
         "ticketPrefix": tenant["ticketPrefix"],
         "inboundEmail": f"{tenant['ticketPrefix'].lower()}@{domain}" if domain else None,

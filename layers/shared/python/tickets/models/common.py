@@ -67,6 +67,11 @@ def _clean_text(value: Any) -> Any:
     return value
 
 
+def to_iso(value: Any) -> str:
+    """A timestamp in any ISO 8601 form as canonical UTC with milliseconds (ValueError when it is none)."""
+    return _to_iso(value)
+
+
 # Enum inputs accept any letter case; output is always lowercase.
 CaseInsensitive = BeforeValidator(_lower)
 # Timestamps in any ISO 8601 form come back as canonical UTC with milliseconds (naive means UTC).
