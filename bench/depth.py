@@ -7,8 +7,8 @@ it is what page N-1 returns, `cursor.encode(key of its last row, fingerprint of 
 the nextCursor that the handler returns is checked against the one built for the following page.
 
 Budget: a cursor page reads <= 55 items at any depth. Offset reads `offset + limit + 1` items and is
-refused past MAX_OFFSET (10,000), so page 1000 by offset is reported as refused, and the deepest allowed
-offset page (offset=10000) is measured instead.
+refused when offset + limit passes the list budget (LIST_ITEM_BUDGET, 1,000), so pages 100 and 1000 by offset
+are reported as refused, and the deepest allowed offset page (offset=950) is measured instead.
 
     python -m bench.depth [--tickets N] [--seed direct|batch]
 """
@@ -62,7 +62,9 @@ def same_cursor(a: str | None, b: str | None) -> bool:
 
 def measure(n: int, depths: tuple[int, ...] = DEPTHS, *, seed: str = "direct") -> dict[str, Any]:
     """Seed `n` tickets and read the pages; raw figures only (no rows). Used by the test as well."""
-    from tickets.models.common import MAX_OFFSET
+    from tickets.models.common import LIST_ITEM_BUDGET
+
+    deepest_offset = LIST_ITEM_BUDGET - LIMIT
 
     with moto_env():
         tenant = make_tenant("INV")
@@ -87,13 +89,13 @@ def measure(n: int, depths: tuple[int, ...] = DEPTHS, *, seed: str = "direct") -
             out["cursor"][depth] = page
 
         offsets = {depth: (depth - 1) * LIMIT for depth in depths}
-        deepest = MAX_OFFSET // LIMIT + 1  # offset=10000 is page 201
-        if MAX_OFFSET not in offsets.values() and n > MAX_OFFSET:
-            offsets[deepest] = MAX_OFFSET
+        deepest = deepest_offset // LIMIT + 1  # offset=950 is page 20
+        if deepest_offset not in offsets.values() and n > deepest_offset:
+            offsets[deepest] = deepest_offset
         for depth, offset in sorted(offsets.items()):
             page = read_page(tenant.key, {"limit": str(LIMIT), "offset": str(offset)})
             page["offset"] = offset
-            if offset > MAX_OFFSET:
+            if offset > deepest_offset:
                 page["refused"] = page["status"] == 400 and page["code"] == "VALIDATION_ERROR"
                 page["ids_ok"] = None
             else:
@@ -138,7 +140,7 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
         )
     for depth, page in data["offset"].items():
         if page["refused"]:
-            value: float | str = "refused (offset cap)"
+            value: float | str = "refused (offset + limit > budget)"
             metric = f"offset page {depth} (offset={page['offset']}, HTTP {page['status']})"
         else:
             value = page["items_read"]
@@ -152,7 +154,7 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
                 "metric": metric,
                 "value": value,
                 "unit": "items read" if not page["refused"] else "",
-                "budget": "grows with offset",
+                "budget": "grows with offset, <= 1000",
                 "ok": None if page["refused"] or page["ids_ok"] else False,
             }
         )

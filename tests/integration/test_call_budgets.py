@@ -94,3 +94,52 @@ def test_given_a_cold_auth_cache_then_one_more_get_for_the_key(aws, tenant):
 
 def test_given_an_empty_tenant_when_listed_then_the_counters_say_so_and_nothing_is_queried(warm):
     assert _counted("GET", "/v1/tickets", warm.key) == ["GetItem"]
+
+
+# ---------------------------------------------------------------- list shapes (bench/lists.py, at 2,000 tickets)
+
+# shape -> what drives its page: the Queries' index ("table": the tenant's tickets) and the most items it may read.
+SHAPES = {
+    "unfiltered": ({"table"}, 51),
+    "status=open": ({"GSI1"}, 80),  # a merge of the 5 priorities' partitions: the page + a little lookahead
+    "priority=urgent": ({"GSI1"}, 80),
+    "status=new,open&priority=high": ({"GSI1"}, 70),
+    "assigneeId=<agent>": ({"GSI3"}, 80),
+    "q=<no match>": ({"table"}, 1000),
+    "tag=<no match>": ({"table"}, 1000),
+    "view: status in 3, priority in 2, tag is vip": ({"GSI1"}, 1000),
+    "queue: my open tickets (assigneeId=me&status=open)": ({"GSI3"}, 55),
+    "queue: unassigned new tickets (assigneeId=none&status=new)": ({"GSI3"}, 55),
+    "queue: urgent open tickets (status=open&priority=urgent)": ({"GSI1"}, 55),
+    "console Mine (assigneeId=me&status=<5 unfinished>)": ({"GSI3"}, 80),  # agent 0's 5 status partitions
+    "console All open (status=<5 unfinished>)": ({"table"}, 120),  # cheaper than a merge of 25 partitions
+}
+
+
+@pytest.fixture
+def shaped(aws):
+    from bench import lists
+
+    seeded = lists.seed(2_000)
+    for key in (seeded.tenant.key, seeded.agent_key):  # warm the auth cache for both keys
+        assert call("GET", "/v1/tickets", key=key, query={"limit": "1"}).status == 200
+    return seeded
+
+
+def test_given_2000_tickets_when_each_list_shape_is_read_then_it_reads_its_planned_index_within_budget(shaped):
+    from bench import lists
+    from tickets.models.common import LIST_ITEM_BUDGET
+
+    shapes = lists.shapes(shaped)
+    assert {s.name for s in shapes} == set(SHAPES)
+    for shape in shapes:
+        r = lists.read(shaped, shape)
+        indexes, most = SHAPES[shape.name]
+        assert r["status"] == 200 and r["ids_ok"], (shape.name, r)
+        assert set(r["queried"]) == indexes, (shape.name, r)
+        assert r["items_read"] <= min(most, LIST_ITEM_BUDGET), (shape.name, r)
+        if shape.queue:  # one Query, after one read of the counters
+            assert r["queries"] == 1 and len(r["operations"]) == 2, (shape.name, r)
+        # a short page (the budget ran out) says so with a cursor, never with a guessed total
+        assert r["short"] == (r["items_read"] == LIST_ITEM_BUDGET), (shape.name, r)
+        assert r["totalExact"] == (r["total"] == r["matches"]) or r["short"], (shape.name, r)

@@ -168,7 +168,7 @@ class MergeSource(Source):
             sizes = [x.size for x in open_lanes]
             known = lane.size is not None and None not in sizes
             share = (lane.size or 0) / max(1, sum(s or 0 for s in sizes)) if known else 1 / len(open_lanes)
-            chunk = math.ceil(hint * share) + 2
+            chunk = math.ceil(hint * share) + 1
         if lane.size is not None:
             chunk = min(chunk, lane.size + 1)  # all of it, and no LastEvaluatedKey to follow up
         limit = min(max(chunk, 1), self.budget.left, MAX_QUERY_LIMIT)
@@ -215,14 +215,16 @@ def examine(source: Source, *, skip: int, limit: int, predicate: Predicate, coun
     until the range or the budget ends. With `count_rest`, matches after the page are counted within the budget
     (a total for lists no counter keeps)."""
     rows: list[dict[str, Any]] = []
-    matches = consumed = 0
+    matches = consumed = examined = 0
     last: dict[str, Any] | None = None
     full = False
     while True:
         need = skip + (limit - len(rows)) + 1
-        item = source.next(need if predicate is None else max(FILTERED_BATCH, need))
+        # Filtered, reads grow with what was already read (100, 200, 600...): few calls for a sparse filter.
+        item = source.next(need if predicate is None else max(FILTERED_BATCH, need, 2 * examined))
         if item is None:
             break
+        examined += 1
         if predicate is not None and not predicate(item):
             last = item
             continue

@@ -85,25 +85,38 @@ class Filter:
 # ---------------------------------------------------------------- predicate
 
 
-def predicate(f: Filter) -> paging.Predicate:
-    """Everything the filter asks, as one check of a stored ticket (the Query may guarantee part of it already)."""
+# What each plan's key conditions guarantee of the items it reads (their partitions are exactly the filter's values,
+# an id range is exactly the created range: an id's time is its createdAt), so the predicate leaves it out.
+_GUARANTEED = {
+    "tickets": frozenset({"created"}),
+    "status-priority": frozenset({"statuses", "priorities", "created"}),
+    "assignee-status": frozenset({"assignees", "statuses", "created"}),
+    "customer": frozenset({"customers", "created"}),
+    "updated": frozenset({"updated"}),
+}
+
+
+def predicate(f: Filter, plan_name: str | None = None) -> paging.Predicate:
+    """What the filter asks that the plan's Queries do not guarantee, as one check of a stored ticket (None: all of
+    it is guaranteed, and a page reads exactly the rows it returns plus one)."""
+    done = _GUARANTEED.get(plan_name or "", frozenset())
     parts: list[Check] = []
-    if f.statuses is not None:
+    if f.statuses is not None and "statuses" not in done:
         statuses = f.statuses
         parts.append(lambda t: t["status"] in statuses)
-    if f.priorities is not None:
+    if f.priorities is not None and "priorities" not in done:
         priorities = f.priorities
         parts.append(lambda t: t["priority"] in priorities)
-    if f.assignees is not None:
+    if f.assignees is not None and "assignees" not in done:
         assignees = f.assignees
         parts.append(lambda t: (t.get("assigneeId") or None) in assignees)
-    if f.customers is not None:
+    if f.customers is not None and "customers" not in done:
         customers = f.customers
         parts.append(lambda t: t.get("customerId") in customers)
-    for (lo, hi), attr in ((f.created, "createdAt"), (f.updated, "updatedAt")):
-        if lo is not None:
+    for (lo, hi), name, attr in ((f.created, "created", "createdAt"), (f.updated, "updated", "updatedAt")):
+        if lo is not None and name not in done:
             parts.append(_at_or_after(attr, lo))
-        if hi is not None:
+        if hi is not None and name not in done:
             parts.append(_before(attr, hi))
     parts.extend(f.checks)
     if not parts:
@@ -321,7 +334,7 @@ def list_page(tenant_id: str, f: Filter, q: PageQuery, fp: str) -> dict[str, Any
         plan = replace(plan, streams=())
     src = source(plan, paging.Budget(), after)
     skip = meta.get("o", 0) if q.cursor else q.offset
-    found = paging.examine(src, skip=skip, limit=q.limit, predicate=predicate(f))
+    found = paging.examine(src, skip=skip, limit=q.limit, predicate=predicate(f, plan.name))
     total = 0 if f.empty else exact_total(f, counts)
     return paging.envelope(found, src, q, fp, meta, total=total)
 
@@ -335,7 +348,7 @@ def count(tenant_id: str, f: Filter) -> dict[str, Any]:
     if total is not None:
         return {"total": total, "totalExact": True}
     plan = choose(tenant_id, f, counts, paging.LIST_ITEM_BUDGET)
-    n, ended = paging.count(source(plan, paging.Budget()), predicate(f))
+    n, ended = paging.count(source(plan, paging.Budget()), predicate(f, plan.name))
     return {"total": n, "totalExact": ended}
 
 
@@ -345,8 +358,10 @@ def ticket_ids(tenant_id: str, f: Filter, limit: int) -> list[str]:
     counts = read_counts(tenant_id, f)
     if f.empty:
         return []
-    src = source(choose(tenant_id, f, counts, limit), paging.Budget(left=2 * limit))
-    found = paging.examine(src, skip=0, limit=limit, predicate=predicate(f))
+    plan = choose(tenant_id, f, counts, limit)
+    found = paging.examine(
+        source(plan, paging.Budget(left=2 * limit)), skip=0, limit=limit, predicate=predicate(f, plan.name)
+    )
     return [t["id"] for t in found.rows]
 
 
