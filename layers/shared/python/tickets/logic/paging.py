@@ -210,10 +210,19 @@ class Page:
     ended: bool
 
 
-def examine(source: Source, *, skip: int, limit: int, predicate: Predicate, count_rest: bool = False) -> Page:
+def examine(
+    source: Source,
+    *,
+    skip: int,
+    limit: int,
+    predicate: Predicate,
+    count_rest: bool = False,
+    density: float | None = None,
+) -> Page:
     """Read `source` until `skip` matches are passed and `limit` more are kept, plus one to prove a next page, or
     until the range or the budget ends. With `count_rest`, matches after the page are counted within the budget
-    (a total for lists no counter keeps)."""
+    (a total for lists no counter keeps). `density`: the share of items expected to match, when the caller knows
+    it (the planner's counters): the first read asks for what should fill the page."""
     rows: list[dict[str, Any]] = []
     matches = consumed = examined = 0
     last: dict[str, Any] | None = None
@@ -221,7 +230,8 @@ def examine(source: Source, *, skip: int, limit: int, predicate: Predicate, coun
     while True:
         need = skip + (limit - len(rows)) + 1
         # Filtered, reads grow with what was already read (100, 200, 600...): few calls for a sparse filter.
-        item = source.next(need if predicate is None else max(FILTERED_BATCH, need, 2 * examined))
+        first = FILTERED_BATCH if density is None else math.ceil(need / max(density, 0.01)) + 1
+        item = source.next(need if predicate is None else max(first, need, 2 * examined))
         if item is None:
             break
         examined += 1

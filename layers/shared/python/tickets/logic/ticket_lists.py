@@ -226,6 +226,7 @@ class Plan:
     low: str | None = None
     high: str | None = None
     estimate: float = 0.0
+    density: float | None = None  # the share of its items expected to match (from the counters)
 
     @property
     def position_re(self) -> re.Pattern[str]:
@@ -290,9 +291,10 @@ def choose(tenant_id: str, f: Filter, c: Counts, want: int) -> Plan:
     matches) are wanted, reads about want x size / matched items (all of them at most), plus a little per stream
     for a merge's lookahead, and costs n calls."""
     plans = candidates(tenant_id, f, c)
-    if not c.known:  # no counts to compare: the narrowest key the filter names, as before counters existed
-        rank = {"customer": 0, "assignee-status": 1, "status-priority": 2, "tickets": 3, "updated": 4}
-        plan = min(plans, key=lambda p: rank[p.name])
+    if not c.known:
+        # A tenant not reindexed yet: its GSI1/GSI3 entries may have the old shapes, its counts are unknown. The
+        # tenant's tickets (or GSI4, whose keys did not change) list it right, if slower.
+        plan = next(p for p in plans if p.name in ("tickets", "updated"))
         return replace(plan, streams=tuple(replace(s, size=None) for s in plan.streams))
     matched = max(1, min(_counted(f, c)))
     best: Plan | None = None
@@ -302,7 +304,7 @@ def choose(tenant_id: str, f: Filter, c: Counts, want: int) -> Plan:
         reads = min(size, math.ceil(want * size / matched)) + (2 * len(sizes) if len(sizes) > 1 else 0)
         estimate = reads + CALL_COST * max(1, len(sizes))
         if best is None or estimate < best.estimate:
-            best = replace(plan, estimate=estimate)
+            best = replace(plan, estimate=estimate, density=min(1.0, matched / size) if size else None)
     assert best is not None
     return best
 
@@ -334,7 +336,7 @@ def list_page(tenant_id: str, f: Filter, q: PageQuery, fp: str) -> dict[str, Any
         plan = replace(plan, streams=())
     src = source(plan, paging.Budget(), after)
     skip = meta.get("o", 0) if q.cursor else q.offset
-    found = paging.examine(src, skip=skip, limit=q.limit, predicate=predicate(f, plan.name))
+    found = paging.examine(src, skip=skip, limit=q.limit, predicate=predicate(f, plan.name), density=plan.density)
     total = 0 if f.empty else exact_total(f, counts)
     return paging.envelope(found, src, q, fp, meta, total=total)
 
