@@ -104,6 +104,20 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/tickets/{id}/comments/{commentId}/redact"): None,
     ("POST", "/v1/attachments"): {"filename": "invoice.pdf", "contentType": "application/pdf", "size": 1234},
     ("POST", "/v1/realtime/tokens"): None,
+    ("POST", "/v1/views"): {
+        "name": "Urgent VIP",
+        "conditions": {
+            "all": [
+                {"field": "tag", "operator": "is", "value": "vip"},
+                {"field": "status", "operator": "in", "value": ["new", "open"]},
+            ]
+        },
+        "sort": "-createdAt",
+    },
+    ("PATCH", "/v1/views/{id}"): {
+        "name": "Urgent VIP 2",
+        "conditions": {"any": [{"field": "category", "operator": "is", "value": "billing"}]},
+    },
 }
 # What the valid request answers in this world (retry needs a delivery that only the pipeline makes).
 CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 404}
@@ -116,7 +130,7 @@ CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 4
 class World:
     client: Any
     tenant: TenantKey
-    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey, comment, attachment
+    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey, comment, attachment, view
     refs: dict[str, str]  # what the functions' environment resolves against (table, queues)
 
     def path(self, template_path: str) -> str:
@@ -163,6 +177,7 @@ def _tenant_with_one_of_each(prefix: str) -> tuple[TenantKey, dict[str, str]]:
     ids["comment"] = _ok(call("POST", f"/v1/tickets/{ids['ticket']}/comments", key=k, body=note))["id"]
     upload = {"filename": "a.pdf", "contentType": "application/pdf", "size": 10}
     ids["attachment"] = _ok(call("POST", "/v1/attachments", key=k, body=upload))["id"]
+    ids["view"] = _ok(call("POST", "/v1/views", key=k, body={"name": "All"}))["id"]
     return tenant, ids
 
 

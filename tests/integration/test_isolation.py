@@ -64,8 +64,17 @@ EXEMPT: dict[tuple[str, str], str] = {
 SINGLETON_ROUTES = [("GET", "/v1/me"), ("GET", "/v1/usage")]
 
 
+# GET routes under an id that answer one object about it, not a list: probed as id routes only.
+OBJECT_ROUTES = [("GET", "/v1/views/{id}/count")]
+
+
 def _is_list(method: str, path: str) -> bool:
-    return method == "GET" and not path.endswith("}") and (method, path) not in SINGLETON_ROUTES
+    return (
+        method == "GET"
+        and not path.endswith("}")
+        and (method, path) not in SINGLETON_ROUTES
+        and (method, path) not in OBJECT_ROUTES
+    )
 
 
 ID_ROUTES = [r for r in ROUTES if _params(r[1]) and r not in EXEMPT]
@@ -82,6 +91,7 @@ RESOURCE_OF_SEGMENT = {
     "deliveries": "delivery",
     "comments": "comment",
     "attachments": "attachment",
+    "views": "view",
 }
 
 # Bodies of the id routes that take one; anything else gets none (POST) or {} (PATCH). Each would change A's
@@ -93,6 +103,7 @@ ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/agents/{id}"): {"available": False, "level": "N3"},
     ("PATCH", "/v1/webhooks/{id}"): {"enabled": False, "url": "https://attacker.example.com/hook"},
     ("POST", "/v1/tickets/{id}/comments"): {"body": "B writes into A's conversation", "status": "closed"},
+    ("PATCH", "/v1/views/{id}"): {"name": "taken over", "conditions": {"all": []}, "agentId": None},
 }
 
 # Filters of a list that name A's data: B must still see only its own items (or get a 400/404).
@@ -369,6 +380,9 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     reply = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "We are on it, Cy.", "attachmentIds": [attachment]})
     note = post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Internal: toner again", "visibility": "internal"})
     runner.run_until_idle(timeout=60)  # history, deliveries and their log, emails: the template's consumers
+    view = post("/v1/views", {"name": "Everything open", "conditions": {
+        "all": [{"field": "status", "operator": "is_not", "value": "closed"}]}})  # fmt: skip
+    view2 = post("/v1/views", {"name": "Ann's", "agentId": agent["id"]})
 
     key_ids = [row["id"] for row in _ok(api("GET", "/v1/api-keys", k))["data"]]
     a_ids = {
@@ -382,12 +396,14 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         "delivery": test_delivery["id"],
         "comment": reply["id"],
         "attachment": attachment,
+        "view": view["id"],
     }
     deliveries = _ok(api("GET", f"/v1/webhooks/{hook['id']}/deliveries", k, query={"limit": "100"}))["data"]
     history = _ok(api("GET", f"/v1/tickets/{child['id']}/history", k))["data"]
     assert len(deliveries) >= 2 and len(history) >= 2, (deliveries, history)
     a_values = {a.tenant_id, *a_ids.values(), *key_ids, *(d["id"] for d in deliveries)}
     a_values |= {x["id"] for x in (agent2, customer2, customer3, tag2, hook2, replayable, intake, child, closed, note)}
+    a_values.add(view2["id"])
     a_values |= {t["reference"] for t in (ticket, replayable, intake, child, closed)}
 
     # B's own resources: the other half of mixed probes, and the parents of B's nested lists.
@@ -395,8 +411,9 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     b_hook = _ok(api("POST", "/v1/webhooks", b.key, body={"url": receiver.url}), 201)
     b_customer = _ok(api("POST", "/v1/customers", b.key, body={"externalId": "cus_shared"}), 201)  # unique per tenant
     b_attachment = _ok(api("POST", "/v1/attachments", b.key, body=ATTACHMENT), 201)  # pending: B never uploads it
+    b_view = _ok(api("POST", "/v1/views", b.key, body={"name": "B's view"}), 201)
     b_ids = {"ticket": b_ticket["id"], "webhook": b_hook["id"], "customer": b_customer["id"],
-             "attachment": b_attachment["id"]}  # fmt: skip
+             "attachment": b_attachment["id"], "view": b_view["id"]}  # fmt: skip
     assert not {b_ticket["reference"], *b_ids.values()} & a_values
 
     a_tickets = [t["id"] for t in (ticket, replayable, intake, child, closed)]
@@ -506,11 +523,13 @@ def _edited_cursors(cursor: str, w: World) -> list[tuple[str, str]]:
     flip = "A" if cursor[mid] != "A" else "B"
     first_key = sorted(data["k"])[0]
     moved = {n: v.replace(w.a.tenant_id, w.b.tenant_id) for n, v in data["k"].items()}
+    # A ticket list's cursor holds a position (a ULID), no tenant: there is nothing of A's in it to move.
+    move = [("key moved to B's tenant", enc({**data, "k": moved}))] if moved != data["k"] else []
     return [
         ("a byte flipped", cursor[:mid] + flip + cursor[mid + 1 :]),
         ("last character changed", cursor[:-1] + ("A" if cursor[-1] != "A" else "B")),
         ("key changed", enc({**data, "k": {**data["k"], first_key: data["k"][first_key] + "0"}})),
-        ("key moved to B's tenant", enc({**data, "k": moved})),
+        *move,
         ("fingerprint changed", enc({**data, "f": "0" * len(data["f"])})),
         ("signature removed", enc({"k": data["k"], "f": data["f"]})),
         ("signature emptied", enc({**data, "s": ""})),
@@ -646,7 +665,8 @@ def test_given_a_nested_list_when_a_cursor_of_one_parent_is_used_on_another_then
             continue
         resource = _resource(path, _params(path)[0])
         a_path, a_query, a_cursor = w.a_cursors[(method, path)]
-        rows = _ok(api("GET", f"/v1/{'tickets' if resource == 'ticket' else 'webhooks'}", w.a.key))["data"]
+        parents = {"ticket": "tickets", "webhook": "webhooks", "view": "views"}
+        rows = _ok(api("GET", f"/v1/{parents[str(resource)]}", w.a.key))["data"]
         other = next(r["id"] for r in rows if r["id"] not in a_path)
         resp = api(
             method, _fill(path, w, "a", {_params(path)[0]: other}), w.a.key, query={**a_query, "cursor": a_cursor}
@@ -776,7 +796,23 @@ def _realtime_token(w: World, method: str, path: str) -> None:
     assert [c["connectionId"]["S"] for c in conns] == ["isolationConnB="]
 
 
+def _create_view(w: World, method: str, path: str) -> None:
+    """A view of another tenant's agent is refused; one whose conditions name A's ids lists B's tickets only."""
+    resp = api(method, path, w.b.key, body={"name": "A's agent's", "agentId": w.a_ids["agent"]}, kind="view for A")
+    assert _problem(resp, 400)["errors"][0]["field"] == "agentId"
+    naming_a = {"name": "A's things", "conditions": {"any": [
+        {"field": "customerId", "operator": "in", "value": [w.a_ids["customer"], w.b_ids["customer"]]},
+        {"field": "assigneeId", "operator": "is", "value": w.a_ids["agent"]},
+        {"field": "status", "operator": "is_not", "value": "closed"}]}}  # fmt: skip
+    view = _ok(api(method, path, w.b.key, body=naming_a, kind="view naming A's data"), 201)
+    for sub in ("tickets", "count"):
+        resp = api("GET", f"/v1/views/{view['id']}/{sub}", w.b.key, kind="B's view naming A's data")
+        _ok(resp)
+        _no_a_data(w, resp, f"B's view naming A's data: {sub}")
+
+
 BODY_PROBES: dict[tuple[str, str], Callable[[World, str, str], None]] = {
+    ("POST", "/v1/views"): _create_view,
     ("POST", "/v1/attachments"): _attachments,
     ("POST", "/v1/tickets/bulk/status"): _bulk(lambda ids: {"ids": ids, "status": "closed"}),
     ("POST", "/v1/tickets/bulk/priority"): _bulk(lambda ids: {"ids": ids, "priority": "critical"}),

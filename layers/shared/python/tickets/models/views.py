@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tickets.models.common import (
     DateTime,
@@ -43,9 +43,20 @@ class Condition(InputModel):
     timestamp (createdAt, updatedAt, dueAt only). assigneeId takes an agent id, `me` (the calling key's agent) or
     `none`; groupId and customerId an id or `none`; slaBreached `true` or `false` (`is`, `is_not`)."""
 
-    field: str = Field(json_schema_extra={"enum": list(FIELDS)})
-    operator: str = Field(json_schema_extra={"enum": list(OPERATORS)})
+    field: Annotated[Text, Field(max_length=64, json_schema_extra={"enum": list(FIELDS)})]
+    operator: Annotated[Text, Field(max_length=64, json_schema_extra={"enum": list(OPERATORS)})]
     value: Any = None
+
+    @field_validator("value")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        """Strings must be text (no NUL, no lone surrogate), named where they are; the rest is checked per field."""
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, str) and (problem := text_problem(item)):
+                if isinstance(value, list):
+                    raise field_error(str(i), problem, item)
+                raise ValueError(problem)
+        return value
 
 
 class Conditions(InputModel):
