@@ -241,8 +241,16 @@ def test_given_the_sweep_records_a_breach_then_one_sla_breached_event_and_no_tic
 
 def test_given_a_warning_and_a_breach_in_one_write_then_warning_first_and_a_rerun_makes_the_same_ids():
     old = {**BASE, "sla": SLA}
-    new = {**old, "version": 2, "updatedAt": "2026-11-20T12:00:00.000Z", "sla": {
-        **SLA, "firstReplyWarnedAt": "2026-11-20T10:48:00.000Z", "firstReplyBreachedAt": "2026-11-20T11:00:00.000Z"}}
+    new = {
+        **old,
+        "version": 2,
+        "updatedAt": "2026-11-20T12:00:00.000Z",
+        "sla": {
+            **SLA,
+            "firstReplyWarnedAt": "2026-11-20T10:48:00.000Z",
+            "firstReplyBreachedAt": "2026-11-20T11:00:00.000Z",
+        },
+    }
     events = domain_events(record("MODIFY", new, old))
     assert types(events) == ["ticket.sla_warning", "ticket.sla_breached"]
     assert events[0].data["warningAt"] == "2026-11-20T10:48:00.000Z" and events[0].data["target"] == "firstReply"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tickets import ids
+from tickets.dal import business_hours as business_hours_dal
 from tickets.dal import keys
 from tickets.dal import sla_policies as dal
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
-from tickets.errors import NotFound
+from tickets.errors import FieldError, InvalidBusinessHours, NotFound
 from tickets.logic import paging
 from tickets.models.sla_policies import SlaPolicyCreate, SlaPolicyListQuery, SlaPolicyPatch
 from tickets.timeutil import now, to_ms
@@ -21,9 +22,27 @@ def _stored(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _unknown_business_hours(business_hours_id: str) -> InvalidBusinessHours:
+    return InvalidBusinessHours(
+        f"business hours {business_hours_id} do not exist", [FieldError("businessHoursId", "unknown")]
+    )
+
+
+def _check_business_hours(tenant_id: str, business_hours_id: str | None) -> None:
+    """Checked here for the error's words; the write re-checks it in its transaction (a concurrent delete)."""
+    if business_hours_id and not (
+        ids.is_ulid(business_hours_id) and business_hours_dal.get(tenant_id, business_hours_id)
+    ):
+        raise _unknown_business_hours(business_hours_id)
+
+
 def create_policy(tenant_id: str, body: SlaPolicyCreate) -> dict[str, Any]:
     policy = _stored({"id": ids.new_id(to_ms(now())), **body.model_dump(mode="json")})
-    dal.create(tenant_id, policy)
+    _check_business_hours(tenant_id, policy["businessHoursId"])
+    try:
+        dal.create(tenant_id, policy)
+    except InvalidBusinessHours:
+        raise _unknown_business_hours(policy["businessHoursId"]) from None
     return policy
 
 
@@ -41,8 +60,13 @@ def get_policy(tenant_id: str, policy_id: str) -> dict[str, Any]:
 def update_policy(tenant_id: str, policy_id: str, patch: SlaPolicyPatch) -> dict[str, Any]:
     old, rev = _get(tenant_id, policy_id)
     new = _stored({**old, **patch.model_dump(mode="json", include=patch.model_fields_set)})
+    if new["businessHoursId"] != old["businessHoursId"]:
+        _check_business_hours(tenant_id, new["businessHoursId"])
     if new != old:
-        dal.replace(tenant_id, old, new, rev)
+        try:
+            dal.replace(tenant_id, old, new, rev)
+        except InvalidBusinessHours:
+            raise _unknown_business_hours(new["businessHoursId"]) from None
     return new
 
 
