@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from tickets import ids
 from tickets.dal import business_hours as dal
 from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
-from tickets.errors import NotFound
+from tickets.errors import NotFound, ValidationFailed
 from tickets.logic import paging
 from tickets.models.business_hours import (
     BusinessHoursCreate,
@@ -38,7 +40,12 @@ def update_business_hours(tenant_id: str, business_hours_id: str, patch: Busines
     old = get_business_hours(tenant_id, business_hours_id)
     new = {**old, **patch.model_dump(mode="json", include=patch.model_fields_set)}
     # The calendar that results is checked whole: a new time zone with the stored intervals, and so on.
-    check_calendar(new["timeZone"], [Interval.model_validate(w) for w in new["weekly"]], new["holidays"])
+    try:
+        check_calendar(new["timeZone"], [Interval.model_validate(w) for w in new["weekly"]], new["holidays"])
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = str((error.get("ctx") or {}).get("error") or error["msg"])
+        raise ValidationFailed.of(".".join(str(p) for p in error["loc"]), message) from None
     if new != old:
         dal.update(tenant_id, new)
     return new
@@ -51,7 +58,10 @@ def delete_business_hours(tenant_id: str, business_hours_id: str) -> None:
 
 
 def list_business_hours(tenant_id: str, q: BusinessHoursListQuery) -> dict[str, Any]:
-    plan = QueryPlan(None, keys.tenant_pk(tenant_id), keys.BUSINESS_HOURS_PREFIX, keys.BUSINESS_HOURS_PREFIX + "~")
+    """Oldest first."""
+    plan = QueryPlan(
+        None, keys.tenant_pk(tenant_id), keys.BUSINESS_HOURS_PREFIX, keys.BUSINESS_HOURS_PREFIX + "~", True
+    )
     result = paging.page(tenant_id, plan, q)
     result["data"] = [dal.public(i) for i in result["data"]]
     result["total"] = int(tenants_dal.get_counts(tenant_id).get("businessHours", 0))

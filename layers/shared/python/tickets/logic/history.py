@@ -37,7 +37,9 @@ def entries_for(event: DomainEvent) -> list[tuple[int, str, dict[str, Any]]]:
     if event.type in ("ticket.sla_warning", "ticket.sla_breached"):
         kind = event.type.removeprefix("ticket.")
         to = {k: v for k, v in event.data.items() if k != "ticket"}
-        return [(version, f"{kind}#{to['target']}", {**base, "type": kind, "from": None, "to": to})]
+        # One write may record both stages of both targets: the key sorts them as they fell due.
+        order = f"sla#{to['target']}#{1 if kind == 'sla_warning' else 2}"
+        return [(version, order, {**base, "type": kind, "from": None, "to": to})]
     if event.type == "ticket.updated":
         changes = {k: v for k, v in event.data["changes"].items() if k not in _OWN_ENTRIES}
         if not changes:
@@ -58,7 +60,7 @@ def record(events: list[DomainEvent], kinds: frozenset[str]) -> int:
     for event in events:
         ticket = event.data.get("ticket") or {}
         for version, kind, entry in entries_for(event):
-            if kind.partition("#")[0] in kinds:
+            if entry["type"] in kinds:
                 dal.put(event.tenantId, ticket["id"], version, kind, entry)
                 written += 1
     return written
