@@ -115,7 +115,7 @@ def test_given_business_hours_when_created_read_listed_patched_then_the_calendar
                 ]
             },
             "weekly",
-        ),  # fmt: skip
+        ),
         ({"weekly": [{"day": "mon", "start": "24:00", "end": "24:00"}]}, "weekly"),
         ({"weekly": [{"day": "someday", "start": "09:00", "end": "17:00"}]}, "weekly.0.day"),
         ({"weekly": []}, "weekly"),
@@ -174,10 +174,10 @@ def test_given_policies_created_out_of_order_then_listed_and_applied_by_position
     assert ticket(tenant.key, channel="email", priority="high")["sla"]["policyId"] == first["id"]
     assert ticket(tenant.key, priority="high")["sla"]["policyId"] == second["id"]
     assert ticket(tenant.key, priority="low")["sla"]["policyId"] == third["id"]
-    assert ticket(tenant.key, priority="urgent")["sla"] is None  # "urgent" matches first: it has no urgent target
+    assert ticket(tenant.key, priority="urgent")["sla"] is None  # "urgent" matches policy 20 first: no urgent target
     moved = ok(call("PATCH", f"/v1/sla-policies/{third['id']}", key=tenant.key, body={"position": 1}))
     assert moved["position"] == 1
-    assert [p["id"] for p in ok(call("GET", "/v1/sla-policies", key=tenant.key))["data"]][0] == third["id"]
+    assert ok(call("GET", "/v1/sla-policies", key=tenant.key))["data"][0]["id"] == third["id"]
     assert ok(call("GET", f"/v1/sla-policies/{third['id']}", key=tenant.key)) == moved
     assert call("DELETE", f"/v1/sla-policies/{third['id']}", key=tenant.key).status == 204
     problem(call("GET", f"/v1/sla-policies/{third['id']}", key=tenant.key), 404, "NOT_FOUND")
@@ -186,8 +186,9 @@ def test_given_policies_created_out_of_order_then_listed_and_applied_by_position
 
 def test_given_a_policy_naming_unknown_business_hours_then_400_and_nothing_stored(tenant, aws):
     before = items(aws, f"TENANT#{tenant.tenant_id}")
-    resp = call("POST", "/v1/sla-policies", key=tenant.key, body={"name": "x", "position": 1, "businessHoursId":
-                "01JAAAAAAAAAAAAAAAAAAAAAAA", "targets": {"high": {"firstReplyMinutes": 1, "resolutionMinutes": 2}}})  # fmt: skip
+    targets = {"high": {"firstReplyMinutes": 1, "resolutionMinutes": 2}}
+    body = {"name": "x", "position": 1, "businessHoursId": "01JAAAAAAAAAAAAAAAAAAAAAAA", "targets": targets}
+    resp = call("POST", "/v1/sla-policies", key=tenant.key, body=body)
     problem(resp, 400, "INVALID_BUSINESS_HOURS", "businessHoursId")
     assert items(aws, f"TENANT#{tenant.tenant_id}") == before
 
