@@ -1,12 +1,14 @@
 """Business hours, SLA policies, the ticket's `sla` and the breach sweep, through the real handlers against moto.
 
-The clock's own rules are tested in memory (tests/unit/test_sla_clock.py); here: the wiring. Tickets are created
-at the real time (a ticket's createdAt is its id's millisecond); the sweep and the PATCH clock take an injected
-`now`, so deadlines minutes ahead are reached without waiting.
+The clock's own rules are tested in memory (tests/unit/test_sla_clock.py); here: the wiring, and the hard cases
+again through the handlers. Tickets are created at the real time (a ticket's createdAt is its id's millisecond),
+or at a fixed past instant with ticket_at (DST, holiday, closed hours, the README's example); the sweep and the
+PATCH clock take an injected `now`, so deadlines minutes ahead are reached without waiting.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 
 from tests.conftest import TABLE, call, items
 from tests.integration.test_pipeline import STATUS, _capture_status_events, _drain, make_pipeline  # noqa: F401
+from tests.integration.test_realtime import connect, pushes  # noqa: F401
 from tickets.events import domain_events
 from tickets.models.events import DomainEvent
 from tools import template
@@ -53,6 +56,18 @@ def policy(key: str, position: int = 1, **fields: Any) -> dict[str, Any]:
 
 def ticket(key: str, **fields: Any) -> dict[str, Any]:
     return ok(call("POST", "/v1/tickets", key=key, body={"subject": "Printer on fire", **fields}), 201)
+
+
+def ticket_at(monkeypatch: pytest.MonkeyPatch, at: str, key: str, **fields: Any) -> dict[str, Any]:
+    """A ticket created through POST /v1/tickets at `at` (a past instant): its createdAt is its id's millisecond."""
+    from tickets import ids
+
+    ms = int(parse(at).timestamp() * 1000)
+    with monkeypatch.context() as m:  # derived ids leave the process's monotonic clock as it was
+        m.setattr(ids, "new_id", lambda now_ms=None: ids.derived_id(ms, secrets.token_hex(8)))
+        made = ticket(key, **fields)
+    assert made["createdAt"] == at
+    return made
 
 
 def parse(ts: str) -> datetime:
@@ -303,6 +318,80 @@ def test_given_a_ticket_pending_then_open_then_its_resolution_due_moves_by_exact
     assert resumed["sla"]["firstReplyDueAt"] == created["sla"]["firstReplyDueAt"]
 
 
+# The hard cases of the clock, through POST /v1/business-hours, /v1/sla-policies and /v1/tickets at fixed instants.
+PARIS_EVERY_DAY = [{"day": d, "start": "09:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                                          "sun")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("calendar", "created_at", "first_reply_due", "resolution_due"),
+    [
+        pytest.param(  # Saturday 16:00 CET; clocks go forward in the night to Sunday 29 March
+            {"timeZone": "Europe/Paris", "weekly": PARIS_EVERY_DAY}, "2026-03-28T15:00:00.000Z",
+            "2026-03-29T08:00:00.000Z",  # 2 h: 1 h Saturday + Sunday 10:00 CEST (08:00 UTC, not 09:00)
+            "2026-03-30T08:00:00.000Z",  # 10 h: 1 h Saturday + 8 h Sunday + Monday 10:00 CEST
+            id="across a DST change",
+        ),
+        pytest.param(  # Wednesday 24 December 16:00 CET; Thursday is a holiday
+            {"timeZone": "Europe/Paris", "weekly": WEEK, "holidays": ["2025-12-25"]}, "2025-12-24T15:00:00.000Z",
+            "2025-12-26T09:00:00.000Z",  # 1 h Wednesday, none Thursday, Friday 10:00 CET
+            "2025-12-29T09:00:00.000Z",  # 10 h: 1 h Wednesday + 8 h Friday + 1 h: Monday 10:00 CET
+            id="across a holiday",
+        ),
+        pytest.param(  # Saturday 10:00 in London (GMT = UTC in November): closed until Monday 09:00
+            {"timeZone": "Europe/London", "weekly": WEEK}, "2026-11-28T10:00:00.000Z",
+            "2026-11-30T11:00:00.000Z",  # 2 h from Monday's opening
+            "2026-12-01T11:00:00.000Z",  # 10 h: 8 h Monday + 2 h Tuesday
+            id="starting outside business hours",
+        ),
+    ],
+)  # fmt: skip
+def test_given_business_hours_when_a_ticket_is_created_then_its_due_times_count_only_open_minutes(
+    tenant, monkeypatch, calendar, created_at, first_reply_due, resolution_due
+):
+    cal = hours(tenant.key, **calendar)
+    p = policy(tenant.key, businessHoursId=cal["id"], targets={"medium": {"firstReplyMinutes": 120,
+                                                                          "resolutionMinutes": 600}})  # fmt: skip
+    created = ticket_at(monkeypatch, created_at, tenant.key)
+    assert created["sla"] == {
+        "policyId": p["id"],
+        "firstReplyDueAt": first_reply_due,
+        "resolutionDueAt": resolution_due,
+        "firstReplyBreachedAt": None,
+        "resolutionBreachedAt": None,
+        "pausedAt": None,
+    }
+    assert created["dueAt"] == resolution_due
+    assert ok(call("GET", f"/v1/tickets/{created['id']}", key=tenant.key))["sla"] == created["sla"]
+
+
+def test_given_the_readme_example_when_pending_for_2_business_hours_then_resolution_due_moves_by_exactly_that(
+    tenant, monkeypatch
+):
+    from tickets.logic import tickets as logic
+
+    # README "SLA clock": London office, Monday to Friday 09:00-17:00; high: first reply 1 h, resolution 4 h.
+    cal = hours(tenant.key, name="London office", timeZone="Europe/London", holidays=["2026-12-25"])
+    p = policy(tenant.key, 10, businessHoursId=cal["id"],
+               targets={"high": {"firstReplyMinutes": 60, "resolutionMinutes": 240}})  # fmt: skip
+    created = ticket_at(monkeypatch, "2026-11-27T16:00:00.000Z", tenant.key, priority="high")  # Friday 16:00
+    assert created["sla"]["policyId"] == p["id"]
+    assert created["sla"]["firstReplyDueAt"] == "2026-11-27T17:00:00.000Z"  # Friday's last hour
+    assert created["sla"]["resolutionDueAt"] == "2026-11-30T12:00:00.000Z"  # 1 h Friday + 3 h Monday
+    path = f"/v1/tickets/{created['id']}"
+    monkeypatch.setattr(logic, "now", lambda: parse("2026-11-27T16:30:00Z"))
+    paused = ok(call("PATCH", path, key=tenant.key, body={"status": "pending"}))
+    assert paused["sla"]["pausedAt"] == "2026-11-27T16:30:00.000Z"
+    assert paused["sla"]["resolutionDueAt"] == "2026-11-30T12:00:00.000Z"  # unchanged while paused
+    monkeypatch.setattr(logic, "now", lambda: parse("2026-11-30T10:30:00Z"))  # Monday 10:30
+    resumed = ok(call("PATCH", path, key=tenant.key, body={"status": "open"}))
+    # 30 min Friday + 90 min Monday = 2 business hours (the weekend does not count): 12:00 + 2 h
+    assert resumed["sla"]["pausedAt"] is None
+    assert resumed["sla"]["resolutionDueAt"] == "2026-11-30T14:00:00.000Z"
+    assert resumed["dueAt"] == "2026-11-30T14:00:00.000Z"
+    assert resumed["sla"]["firstReplyDueAt"] == "2026-11-27T17:00:00.000Z"  # the first reply never pauses
+
+
 def test_given_comments_then_only_the_first_public_agent_or_key_comment_meets_first_reply(tenant, aws):
     from tickets.logic.comments import CommentDraft, write_comment
     from tickets.models.comments import Visibility
@@ -443,6 +532,28 @@ def test_given_a_breach_then_webhooks_history_and_eventbridge_get_it_once(make_p
         ("created", "new"), ("sla_warning", "firstReply"), ("sla_breached", "firstReply")]  # fmt: skip
     published = [(e["detail-type"], e["detail"]["target"]) for e in _drain(sqs, captured)]
     assert published == [("TicketSlaWarning", "firstReply"), ("TicketSlaBreached", "firstReply")]
+
+
+def test_given_a_breach_then_every_connected_console_gets_the_warning_and_the_breach_once(
+    tenant,
+    realtime,
+    pushes,  # noqa: F811
+):
+    policy(tenant.key, targets={"medium": {"firstReplyMinutes": 1, "resolutionMinutes": 600}})
+    console = connect(realtime, tenant.key)
+    created = ticket(tenant.key)
+    pushes()
+    _sweep(parse(created["createdAt"]) + timedelta(minutes=2))
+    pushes()
+    _sweep(parse(created["createdAt"]) + timedelta(minutes=3))  # nothing new: no second push
+    pushes()
+    got = [(m["type"], m["ticket"]["id"], m["ticket"]["version"], m["changes"]) for m in console.messages()]
+    assert got == [
+        ("ticket.created", created["id"], 1, []),
+        ("ticket.sla_warning", created["id"], 2, []),
+        ("ticket.sla_breached", created["id"], 2, []),
+    ]
+    assert len({m["eventId"] for m in console.messages()}) == 3
 
 
 # ---------------------------------------------------------------- lists
