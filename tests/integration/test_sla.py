@@ -365,6 +365,20 @@ def test_given_business_hours_when_a_ticket_is_created_then_its_due_times_count_
     assert ok(call("GET", f"/v1/tickets/{created['id']}", key=tenant.key))["sla"] == created["sla"]
 
 
+def test_given_a_target_the_calendar_cannot_reach_in_3_years_then_the_ticket_is_created_without_that_due_time(
+    tenant,
+):
+    cal = hours(tenant.key, weekly=[{"day": "mon", "start": "09:00", "end": "10:00"}])  # one hour a week
+    policy(tenant.key, businessHoursId=cal["id"],
+           targets={"medium": {"firstReplyMinutes": 60, "resolutionMinutes": 366 * 24 * 60}})  # fmt: skip
+    created = ticket(tenant.key)
+    assert created["sla"]["firstReplyDueAt"] is not None
+    assert created["sla"]["resolutionDueAt"] is None and created["dueAt"] is None
+    paused = ok(call("PATCH", f"/v1/tickets/{created['id']}", key=tenant.key, body={"status": "on_hold"}))
+    resumed = ok(call("PATCH", f"/v1/tickets/{created['id']}", key=tenant.key, body={"status": "open"}))
+    assert paused["sla"]["resolutionDueAt"] is None and resumed["sla"]["resolutionDueAt"] is None
+
+
 def test_given_the_readme_example_when_pending_for_2_business_hours_then_resolution_due_moves_by_exactly_that(
     tenant, monkeypatch
 ):

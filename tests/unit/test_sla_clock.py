@@ -82,6 +82,18 @@ def test_given_a_holiday_then_it_is_skipped_like_a_closed_day():
     assert sla["resolutionDueAt"] == "2026-12-28T11:00:00.000Z"
 
 
+def test_given_a_target_longer_than_the_calendar_opens_in_3_years_then_that_stage_has_no_due_time_and_no_error():
+    one_hour_a_week = Calendar.of("UTC", [{"day": "mon", "start": "09:00", "end": "10:00"}])
+    t = ticket("2026-11-30T09:00:00.000Z")
+    sla = start(t, Target("P", 120, 300_000), one_hour_a_week)  # 5,000 h at 1 h a week: about 96 years
+    assert sla["firstReplyDueAt"] == "2026-12-07T10:00:00.000Z"  # the first reply still counts
+    assert sla["resolutionDueAt"] is None and sla["resolutionWarnAt"] is None
+    assert sla["nextAt"] == sla["firstReplyWarnAt"]
+    late = at("2030-01-01T00:00:00Z")
+    assert [(target, stage) for target, stage, _ in sla_clock.due_facts(sla, t, late)] == [
+        ("firstReply", "warning"), ("firstReply", "breach")]  # fmt: skip
+
+
 # ---------------------------------------------------------------- pause and resume
 
 

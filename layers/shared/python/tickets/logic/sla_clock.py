@@ -7,7 +7,7 @@ The rules:
 - Due times are measured from the ticket's creation in business minutes of the policy's calendar (no calendar:
   24x7 minutes): firstReplyDueAt = creation + firstReplyMinutes, resolutionDueAt = creation + resolutionMinutes +
   the business minutes the resolution clock has been stopped. Warnings fall at 80 % of a target, measured the
-  same way.
+  same way. An instant the calendar does not reach within its horizon (3 years) is None: that stage never falls due.
 - The resolution clock stops while the ticket is pending or on_hold (pausedAt is set) and while it is resolved;
   when it starts again, the business minutes it was stopped (Calendar.minutes_between) are added, so the due
   time moves by exactly that. A closed ticket's clocks are over.
@@ -53,10 +53,16 @@ def parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def add(calendar: Calendar | None, start: datetime, minutes: float) -> datetime:
+def add(calendar: Calendar | None, start: datetime, minutes: float) -> str | None:
+    """The instant (ISO) `minutes` business minutes after `start`; None when the calendar is not open that long
+    within its horizon (3 years: a target of months in a calendar open an hour a week): that stage never falls due.
+    """
     if calendar is None:
-        return start + timedelta(minutes=minutes)
-    return calendar.add_minutes(start, minutes)
+        return iso(start + timedelta(minutes=minutes))
+    try:
+        return iso(calendar.add_minutes(start, minutes))
+    except ValueError:
+        return None
 
 
 def between(calendar: Calendar | None, start: datetime, end: datetime) -> float:
@@ -86,10 +92,10 @@ def _due_times(sla: dict[str, Any], created: datetime, calendar: Calendar | None
     paused = int(sla.get("pausedMs") or 0) / 60_000
     first, resolution = int(sla["firstReplyMinutes"]), int(sla["resolutionMinutes"])
     return {
-        "firstReplyDueAt": iso(add(calendar, created, first)),
-        "firstReplyWarnAt": iso(add(calendar, created, first * WARN_AT)),
-        "resolutionDueAt": iso(add(calendar, created, resolution + paused)),
-        "resolutionWarnAt": iso(add(calendar, created, resolution * WARN_AT + paused)),
+        "firstReplyDueAt": add(calendar, created, first),
+        "firstReplyWarnAt": add(calendar, created, first * WARN_AT),
+        "resolutionDueAt": add(calendar, created, resolution + paused),
+        "resolutionWarnAt": add(calendar, created, resolution * WARN_AT + paused),
     }
 
 
