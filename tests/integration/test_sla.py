@@ -281,6 +281,41 @@ def test_given_a_priority_change_then_the_matching_policy_applies_again_from_cre
     assert after["sla"]["policyId"] == slow["id"] and minutes(created["createdAt"], after["dueAt"]) == 240
 
 
+def test_given_a_policy_made_in_another_container_then_the_next_creation_applies_it_at_once(tenant):
+    from tickets.logic import sla_setup
+
+    assert ticket(tenant.key)["sla"] is None  # this container now caches "no policies"
+    stale = sla_setup._cache[tenant.tenant_id]
+    made = policy(tenant.key)
+    sla_setup._cache[tenant.tenant_id] = stale  # as a container that did not make the change still has it
+    assert ticket(tenant.key)["sla"]["policyId"] == made["id"]  # the tenant item's slaRev moved: read again
+
+
+def test_given_a_cached_setup_then_patches_use_it_for_at_most_60_s_and_then_read_again(tenant, monkeypatch):
+    from tickets.logic import sla_setup
+
+    created = ticket(tenant.key)
+    stale = sla_setup._cache[tenant.tenant_id]
+    made = policy(tenant.key)
+    sla_setup._cache[tenant.tenant_id] = stale
+    path = f"/v1/tickets/{created['id']}"
+    assert ok(call("PATCH", path, key=tenant.key, body={"priority": "high"}))["sla"] is None  # within 60 s
+    monkeypatch.setattr(sla_setup, "CACHE_SECONDS", 0.0)  # 60 s later
+    assert ok(call("PATCH", path, key=tenant.key, body={"priority": "low"}))["sla"]["policyId"] == made["id"]
+
+
+def test_given_a_ticket_whose_policy_is_gone_when_its_priority_changes_then_its_due_times_go(tenant, aws):
+    made = policy(tenant.key)
+    created = ticket(tenant.key)
+    assert call("DELETE", f"/v1/sla-policies/{made['id']}", key=tenant.key).status == 204
+    # The tenant has no policies: a priority is a plain field, but this ticket has an sla, so it is recomputed.
+    changed = ok(call("PATCH", f"/v1/tickets/{created['id']}", key=tenant.key, body={"priority": "high"}))
+    assert changed["sla"]["policyId"] is None and changed["sla"]["resolutionDueAt"] is None
+    assert changed["dueAt"] is None and changed["version"] == created["version"] + 1
+    stored = next(i for i in items(aws, f"TENANT#{tenant.tenant_id}") if i.get("id") == created["id"])
+    assert "SLADUEPK" not in stored and "DUEPK" not in stored  # out of the sweep's and the due lists' indexes
+
+
 def test_given_a_group_condition_then_a_ticket_with_that_group_matches_and_one_without_does_not(tenant):
     # groupId is the routing branch's field: written straight through logic here, as the API will once it merges.
     from tickets.logic import tickets as logic

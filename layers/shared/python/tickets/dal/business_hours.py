@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets.dal import counters, keys
+from tickets.dal import counters, keys, tenants
 from tickets.dal.client import condition_failed_reasons, ddb, deserialize, serialize, table, transact_write, value
 from tickets.errors import Conflict, InvalidBusinessHours, NotFound
 
@@ -38,21 +38,25 @@ def create(tenant_id: str, bh: dict[str, Any]) -> None:
 
 
 def update(tenant_id: str, bh: dict[str, Any]) -> None:
-    """Overwrite the calendar's fields (its useCount stays); NotFound if it is gone."""
+    """Overwrite the calendar's fields (its useCount stays) and move the tenant's SLA revision (tickets count in
+    it); NotFound if it is gone."""
     fields = {k: bh[k] for k in FIELDS if k != "id"}
     names = {f"#f{i}": k for i, k in enumerate(fields)}
     values = {f":f{i}": value(v) for i, v in enumerate(fields.values())}
+    update = {
+        "TableName": table(),
+        "Key": serialize(keys.business_hours(tenant_id, bh["id"])),
+        "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+        "ConditionExpression": "attribute_exists(PK)",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
     try:
-        ddb().update_item(
-            TableName=table(),
-            Key=serialize(keys.business_hours(tenant_id, bh["id"])),
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        transact_write([{"Update": update}, tenants.sla_rev_op(tenant_id)])
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        if condition_failed_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
             raise NotFound(f"no business hours {bh['id']}") from exc
         raise
 
@@ -72,6 +76,7 @@ def delete(tenant_id: str, business_hours_id: str) -> None:
                     }
                 },
                 counters.add(tenant_id, {"businessHours": -1}),
+                tenants.sla_rev_op(tenant_id),
             ]
         )
     except ClientError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tickets.dal import business_hours, keys
+from tickets.dal import business_hours, keys, tenants
 from tickets.dal.client import (
     condition_failed_reasons,
     ddb,
@@ -30,7 +30,8 @@ class _Full(Exception):
     pass
 
 
-def _commit(items: list[TxnItem]) -> None:
+def _commit(tenant_id: str, items: list[TxnItem]) -> None:
+    items = [*items, (tenants.sla_rev_op(tenant_id), None)]  # every policy change moves the tenant's SLA revision
     try:
         transact_write([i for i, _ in items])
     except ClientError as exc:
@@ -95,7 +96,7 @@ def _uses(tenant_id: str, old: str | None, new: str | None) -> list[TxnItem]:
 def create(tenant_id: str, policy: dict[str, Any]) -> None:
     items = [_put(tenant_id, policy), _pointer(tenant_id, policy, 1, None), _count(tenant_id, 1)]
     try:
-        _commit(items + _uses(tenant_id, None, policy.get("businessHoursId")))
+        _commit(tenant_id, items + _uses(tenant_id, None, policy.get("businessHoursId")))
     except _Full:
         raise Conflict(f"a tenant has at most {MAX_POLICIES} SLA policies") from None
 
@@ -129,13 +130,14 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any], rev: int) 
         items += [({"Delete": {"TableName": table(), "Key": serialize(old_key)}}, None), _put(tenant_id, new, None)]
     else:
         items.append(_put(tenant_id, new, None))
-    _commit(items + _uses(tenant_id, old.get("businessHoursId"), new.get("businessHoursId")))
+    _commit(tenant_id, items + _uses(tenant_id, old.get("businessHoursId"), new.get("businessHoursId")))
 
 
 def delete(tenant_id: str, old: dict[str, Any], rev: int) -> None:
     pointer = keys.sla_policy_pointer(tenant_id, old["id"])
     item = keys.sla_policy(tenant_id, old["position"], old["id"])
     _commit(
+        tenant_id,
         [
             ({"Delete": {"TableName": table(), "Key": serialize(pointer), "ConditionExpression": "rev = :rev",
                          "ExpressionAttributeValues": {":rev": value(rev)}}}, None),
@@ -150,6 +152,7 @@ def in_order(tenant_id: str) -> list[dict[str, Any]]:
     """Every policy of the tenant in matching order (position, then id): one Query (MAX_POLICIES fit a page)."""
     params: dict[str, Any] = {
         "TableName": table(),
+        "ConsistentRead": True,  # read after the tenant item's slaRev: at least that revision
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
         "ExpressionAttributeValues": {
             ":pk": value(keys.tenant_pk(tenant_id)),

@@ -12,7 +12,7 @@ from tickets.dal import keys
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
 from tickets.errors import NotFound, ValidationFailed
-from tickets.logic import paging
+from tickets.logic import paging, sla_setup
 from tickets.models.business_hours import (
     BusinessHoursCreate,
     BusinessHoursListQuery,
@@ -48,6 +48,7 @@ def update_business_hours(tenant_id: str, business_hours_id: str, patch: Busines
         raise ValidationFailed.of(".".join(str(p) for p in error["loc"]), message) from None
     if new != old:
         dal.update(tenant_id, new)
+        sla_setup.forget(tenant_id)
     return new
 
 
@@ -55,6 +56,7 @@ def delete_business_hours(tenant_id: str, business_hours_id: str) -> None:
     if not ids.is_ulid(business_hours_id):
         raise NotFound(f"no business hours {business_hours_id}")
     dal.delete(tenant_id, business_hours_id)
+    sla_setup.forget(tenant_id)
 
 
 def list_business_hours(tenant_id: str, q: BusinessHoursListQuery) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from tickets.dal import sla_policies as dal
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
 from tickets.errors import FieldError, InvalidBusinessHours, NotFound
-from tickets.logic import paging
+from tickets.logic import paging, sla_setup
 from tickets.models.sla_policies import SlaPolicyCreate, SlaPolicyListQuery, SlaPolicyPatch
 from tickets.timeutil import now, to_ms
 
@@ -43,6 +43,7 @@ def create_policy(tenant_id: str, body: SlaPolicyCreate) -> dict[str, Any]:
         dal.create(tenant_id, policy)
     except InvalidBusinessHours:
         raise _unknown_business_hours(policy["businessHoursId"]) from None
+    sla_setup.forget(tenant_id)
     return policy
 
 
@@ -67,12 +68,14 @@ def update_policy(tenant_id: str, policy_id: str, patch: SlaPolicyPatch) -> dict
             dal.replace(tenant_id, old, new, rev)
         except InvalidBusinessHours:
             raise _unknown_business_hours(new["businessHoursId"]) from None
+        sla_setup.forget(tenant_id)
     return new
 
 
 def delete_policy(tenant_id: str, policy_id: str) -> None:
     old, rev = _get(tenant_id, policy_id)
     dal.delete(tenant_id, old, rev)
+    sla_setup.forget(tenant_id)
 
 
 def list_policies(tenant_id: str, q: SlaPolicyListQuery) -> dict[str, Any]:

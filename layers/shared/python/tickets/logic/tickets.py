@@ -27,7 +27,7 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.logic import paging, references, sla
+from tickets.logic import paging, references, sla, sla_setup
 from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
 
@@ -124,7 +124,8 @@ def insert_ticket(
         **snapshots,
     }
     try:
-        sla.apply(tenant_id, None, base, at, client_due=data.get("dueAt") is not None)
+        sla.apply(tenant_id, None, base, at, client_due=data.get("dueAt") is not None,
+                  sla_rev=int(tenant.get("slaRev") or 0))  # fmt: skip
         for attempt in range(ASSIGNMENT_RETRIES):
             ticket, guard = dict(base), None
             choice = assign(tenant) if assign else None
@@ -223,11 +224,20 @@ def _check_if_match(ticket: dict[str, Any], versions: list[int] | None) -> None:
 # one of them is read, recomputed and written back in a transaction. Any other patch is one UpdateItem.
 # priority, groupId and dueAt move the ticket's SLA (logic/sla.py), which next_state computes.
 _STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId", "priority", "groupId", "dueAt"})
+# ...but a priority only moves an SLA if the tenant has SLA policies or the ticket still has an SLA: otherwise it
+# stays a plain field (one UpdateItem, on condition that the ticket has no `sla`).
+_PLAIN_WITHOUT_SLA = frozenset({"priority"})
 
 
 def _update_plain(
-    tenant_id: str, ticket_id: str, changes: dict[str, Any], versions: list[int] | None, actor: str | None
-) -> dict[str, Any]:
+    tenant_id: str,
+    ticket_id: str,
+    changes: dict[str, Any],
+    versions: list[int] | None,
+    actor: str | None,
+    absent: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """The patched ticket; None if the ticket has one of the `absent` attributes (the caller takes the long way)."""
     if not ids.is_ulid(ticket_id):
         raise NotFound(f"no ticket {ticket_id}")
     try:
@@ -240,6 +250,7 @@ def _update_plain(
                 versions=versions,
                 closed_status=Status.CLOSED,
                 actor=actor,
+                absent=absent,
             )
         )
     except dal.UpdateRefused as refused:
@@ -249,6 +260,8 @@ def _update_plain(
         _check_if_match(current, versions)
         if current["status"] == Status.CLOSED:
             raise TicketClosed(f"ticket {current['reference']} is closed") from None
+        if any(refused.current.get(name) is not None for name in absent):
+            return None
         return current  # the patch changes nothing: no new version, no event
 
 
@@ -267,7 +280,13 @@ def update_ticket(
     if changes.get("parentId") == ticket_id:
         raise ValidationFailed("a ticket cannot be its own parent", [FieldError("parentId", "self reference")])
     if changes and not (_STRUCTURAL & changes.keys()):
-        return _update_plain(tenant_id, ticket_id, changes, versions, actor)
+        plain = _update_plain(tenant_id, ticket_id, changes, versions, actor)
+        assert plain is not None
+        return plain
+    if changes and _STRUCTURAL & changes.keys() <= _PLAIN_WITHOUT_SLA and not sla_setup.has_policies(tenant_id):
+        plain = _update_plain(tenant_id, ticket_id, changes, versions, actor, absent=("sla",))
+        if plain is not None:
+            return plain
     for _ in range(WRITE_RETRIES):
         old = load(tenant_id, ticket_id)
         _check_if_match(old, versions)
