@@ -386,12 +386,14 @@ def update_fields(
     versions: list[int] | None,
     closed_status: str,
     actor: str | None = None,
+    absent: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Apply plain field changes in one conditional UpdateItem and return the new ticket.
 
     Only for fields that no counter, index partition or reference depends on. The condition refuses
-    a missing ticket, a closed one, an If-Match mismatch (`versions`) and a change that changes nothing;
-    the refusal carries the stored item so the caller can tell which it was without another read.
+    a missing ticket, a closed one, an If-Match mismatch (`versions`), a change that changes nothing, and a
+    ticket that has any of the `absent` attributes; the refusal carries the stored item so the caller can tell
+    which it was without another read.
     """
     names: dict[str, str] = {"#status": "status", "#version": "version", "#updatedAt": "updatedAt"}
     values: dict[str, Any] = {
@@ -418,6 +420,9 @@ def update_fields(
             differs.append(f"(attribute_not_exists(#f{i}) OR #f{i} <> :f{i})")
     changed = differs[0] if len(differs) == 1 else "(" + " OR ".join(differs) + ")"
     condition = f"attribute_exists(PK) AND #status <> :closed AND {changed}"
+    for i, name in enumerate(absent):
+        names[f"#a{i}"] = name
+        condition += f" AND attribute_not_exists(#a{i})"
     if versions is not None:
         placeholders = []
         for i, v in enumerate(versions):
@@ -426,7 +431,7 @@ def update_fields(
         condition += (
             f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
         )
-    removes += ["statusChanged", "assigneeChanged"]  # see replace(): this write changes neither
+    removes += ["statusChanged", "assigneeChanged", "slaChanged"]  # see replace(): this write changes none of them
     expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
     try:
         resp = ddb().update_item(

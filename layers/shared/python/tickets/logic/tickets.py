@@ -27,7 +27,7 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.logic import paging, references
+from tickets.logic import paging, references, sla, sla_setup
 from tickets.models.tickets import Status, TicketCreate, TicketListQuery, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
 
@@ -124,6 +124,8 @@ def insert_ticket(
         **snapshots,
     }
     try:
+        sla.apply(tenant_id, None, base, at, client_due=data.get("dueAt") is not None,
+                  sla_rev=int(tenant.get("slaRev") or 0))  # fmt: skip
         for attempt in range(ASSIGNMENT_RETRIES):
             ticket, guard = dict(base), None
             choice = assign(tenant) if assign else None
@@ -187,6 +189,7 @@ _NULLABLE = (
     "closedAt",
     "lastCommentAt",
     "firstRespondedAt",
+    "sla",
 )
 
 
@@ -219,12 +222,22 @@ def _check_if_match(ticket: dict[str, Any], versions: list[int] | None) -> None:
 
 # Fields that counters, index partitions, snapshots or status timestamps depend on: a patch touching
 # one of them is read, recomputed and written back in a transaction. Any other patch is one UpdateItem.
-_STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId"})
+# priority, groupId and dueAt move the ticket's SLA (logic/sla.py), which next_state computes.
+_STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId", "priority", "groupId", "dueAt"})
+# ...but a priority only moves an SLA if the tenant has SLA policies or the ticket still has an SLA: otherwise it
+# stays a plain field (one UpdateItem, on condition that the ticket has no `sla`).
+_PLAIN_WITHOUT_SLA = frozenset({"priority"})
 
 
 def _update_plain(
-    tenant_id: str, ticket_id: str, changes: dict[str, Any], versions: list[int] | None, actor: str | None
-) -> dict[str, Any]:
+    tenant_id: str,
+    ticket_id: str,
+    changes: dict[str, Any],
+    versions: list[int] | None,
+    actor: str | None,
+    absent: tuple[str, ...] = (),
+) -> dict[str, Any] | None:
+    """The patched ticket; None if the ticket has one of the `absent` attributes (the caller takes the long way)."""
     if not ids.is_ulid(ticket_id):
         raise NotFound(f"no ticket {ticket_id}")
     try:
@@ -237,6 +250,7 @@ def _update_plain(
                 versions=versions,
                 closed_status=Status.CLOSED,
                 actor=actor,
+                absent=absent,
             )
         )
     except dal.UpdateRefused as refused:
@@ -246,6 +260,8 @@ def _update_plain(
         _check_if_match(current, versions)
         if current["status"] == Status.CLOSED:
             raise TicketClosed(f"ticket {current['reference']} is closed") from None
+        if any(refused.current.get(name) is not None for name in absent):
+            return None
         return current  # the patch changes nothing: no new version, no event
 
 
@@ -264,7 +280,13 @@ def update_ticket(
     if changes.get("parentId") == ticket_id:
         raise ValidationFailed("a ticket cannot be its own parent", [FieldError("parentId", "self reference")])
     if changes and not (_STRUCTURAL & changes.keys()):
-        return _update_plain(tenant_id, ticket_id, changes, versions, actor)
+        plain = _update_plain(tenant_id, ticket_id, changes, versions, actor)
+        assert plain is not None
+        return plain
+    if changes and _STRUCTURAL & changes.keys() <= _PLAIN_WITHOUT_SLA and not sla_setup.has_policies(tenant_id):
+        plain = _update_plain(tenant_id, ticket_id, changes, versions, actor, absent=("sla",))
+        if plain is not None:
+            return plain
     for _ in range(WRITE_RETRIES):
         old = load(tenant_id, ticket_id)
         _check_if_match(old, versions)
@@ -316,6 +338,7 @@ def next_state(
     _apply_status_times(new, old["status"], at)
     new["updatedAt"] = at
     new["version"] = old["version"] + 1
+    sla.apply(tenant_id, old, new, at, client_due="dueAt" in changes)
     return new
 
 
@@ -371,12 +394,14 @@ def delete_ticket(tenant_id: str, ticket_id: str) -> None:
 
 # ---------------------------------------------------------------- listing
 
-_FILTER_FIELDS = ("status", "priority", "customerId", "assigneeId", "tag", "category", "q")
+_FILTER_FIELDS = ("status", "priority", "customerId", "assigneeId", "tag", "category", "q", "slaBreached")
 
 
 def _plan(tenant_id: str, q: TicketListQuery) -> QueryPlan:
     """Pick the Query that drives a list: the most selective indexed filter, else the tenant's tickets."""
     forward = not q.sort.startswith("-")
+    if q.sort.endswith("dueAt"):  # the sparse index of unfinished tickets that have a due time
+        return QueryPlan(keys.BY_DUE, keys.due_partition(tenant_id), q.dueAfter, q.dueBefore, forward)
     if q.sort.endswith("updatedAt"):
         return QueryPlan(keys.BY_UPDATED, keys.updated_partition(tenant_id), q.updatedSince, None, forward)
     lo = ids.bound_for_ms(_ms(q.createdAfter), upper=False) if q.createdAfter else None
@@ -428,6 +453,12 @@ def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
         checks.append(lambda t: t["createdAt"] < q.createdBefore)
     if q.updatedSince and plan.index != keys.BY_UPDATED:
         checks.append(lambda t: t["updatedAt"] >= q.updatedSince)
+    if q.dueAfter and plan.index != keys.BY_DUE:
+        checks.append(lambda t: bool(t.get("dueAt")) and t["dueAt"] >= q.dueAfter)
+    if q.dueBefore and plan.index != keys.BY_DUE:
+        checks.append(lambda t: bool(t.get("dueAt")) and t["dueAt"] < q.dueBefore)
+    if q.slaBreached is not None:
+        checks.append(lambda t: _breached(t) is q.slaBreached)
     if q.q:
         needle = q.q.casefold()
         checks.append(lambda t: needle in t["subject"].casefold() or needle in (t.get("description") or "").casefold())
@@ -436,7 +467,14 @@ def _predicate(q: TicketListQuery, plan: QueryPlan) -> paging.Predicate:
     return lambda t: all(check(t) for check in checks)
 
 
+def _breached(ticket: dict[str, Any]) -> bool:
+    sla_ = ticket.get("sla") or {}
+    return bool(sla_.get("firstReplyBreachedAt") or sla_.get("resolutionBreachedAt"))
+
+
 _PROJECTION = [
+    "dueAt",
+    "sla",
     "PK",
     "SK",
     "id",
@@ -456,7 +494,9 @@ _PROJECTION = [
 def _total(tenant_id: str, q: TicketListQuery, plan: QueryPlan, predicate: paging.Predicate) -> int:
     """Exact match count: from counters for the common shapes, else by walking the driving Query."""
     filtered = {f for f in _FILTER_FIELDS if getattr(q, f) is not None}
-    ranged = q.createdAfter or q.createdBefore or q.updatedSince
+    ranged = (
+        q.createdAfter or q.createdBefore or q.updatedSince or q.dueAfter or q.dueBefore or plan.index == keys.BY_DUE
+    )
     if not ranged and filtered <= {"status"}:
         counts = tenants_dal.get_counts(tenant_id)
         if not q.status:
