@@ -35,7 +35,7 @@ DDB_LATENCY_MS = 5.0  # in-region DynamoDB round trip per call, as Lambda waits 
 FLOOR_COMPUTE_MS = 1.0  # a hand-written handler's own work per request (event, codec, json)
 
 ASSUMPTIONS: dict[str, Any] = {
-    "mix": "60% reads = GET /v1/tickets/{id}; 25% writes = 15% POST /v1/tickets + 10% plain PATCH (priority); "
+    "mix": "60% reads = GET /v1/tickets/{id}; 25% writes = 15% POST /v1/tickets + 10% plain PATCH (category); "
     "10% lists = GET /v1/tickets?limit=50 (one page, counter total); 5% intake",
     "intake": "modelled as a create plus one consistent GetItem (customer lookup by externalId, the CUSTOMEREXT "
     "pointer) until api-create exists; the ticket is not linked to the customer (linking would add a "
@@ -151,7 +151,7 @@ def measure() -> dict[str, Any]:
         }
         index_keys = sorted(k for k in raw_ticket if k.startswith("GSI") and k.endswith("PK"))
         _, get_ops, _ = _ops("GET", f"/v1/tickets/{ticket['id']}", tenant)
-        _, patch_ops, _ = _ops("PATCH", f"/v1/tickets/{ticket['id']}", tenant, body={"priority": "urgent"})
+        _, patch_ops, _ = _ops("PATCH", f"/v1/tickets/{ticket['id']}", tenant, body={"category": "payments"})
         sizes["ticket_after_patch"] = item_size(_raw(client, keys.ticket(tenant.tenant_id, ticket["id"])))
         r, list_ops, list_items = _ops("GET", "/v1/tickets", tenant, query={"limit": "50"})
         assert len(r.json["data"]) == 50

@@ -170,10 +170,12 @@ def _reset_caches() -> None:
     from tickets.api import auth
     from tickets.aws import client
     from tickets.config import settings
+    from tickets.logic import sla_setup
 
     settings.cache_clear()
     client.cache_clear()
     auth.clear_cache()
+    sla_setup.clear()
 
 
 @contextmanager

@@ -57,6 +57,8 @@ TABLE_NAME = "tickets-local"
 OPENAPI_FILE = template.ROOT / "docs" / "openapi.json"
 PROBLEM_JSON = "application/problem+json"
 
+# Schedules (the SLA breach sweep's rate(1 minute)) run every few seconds here; DEV_SCHEDULE_SECONDS changes it.
+SCHEDULE_SECONDS = 5.0
 # Template parameters for local use (override one with DEV_<NAME>, e.g. DEV_WEBHOOK_RETRY_SCHEDULE=2,2,2).
 DEV_PARAMETERS = {
     "AllowPrivateWebhookTargets": "true",  # webhooks to a receiver on 127.0.0.1
@@ -434,6 +436,7 @@ class LocalStack:
             refs=self.refs,
             log=print_log,
             log_invocations=self.access_log,
+            schedule_interval=float(os.environ.get("DEV_SCHEDULE_SECONDS", SCHEDULE_SECONDS)),
         ).start()
 
     # ------------------------------------------------------------------ invoking functions
@@ -672,6 +675,10 @@ def _banner(stack: LocalStack, seconds: float) -> str:
     if stack.event_sources:
         sources = [f"{c.label} <- {c.source.table} stream" for c in stack.event_sources.streams]
         sources += [f"{q.label} <- {q.source.queue}" for q in stack.event_sources.queues]
+        every = stack.event_sources.schedule_interval
+        sources += [
+            f"{fn.name} <- {src.expression} (here every {every:g} s)" for fn, src in stack.event_sources.schedules
+        ]
         if sources:
             lines.append("Event sources: " + "; ".join(sources))
     if stack.skipped:

@@ -32,6 +32,10 @@ Local differences, on purpose:
 - The OnFailure record has Lambda's shape (requestContext, responseContext, DDBStreamBatchInfo) plus a local
   `records` list with the records themselves (Lambda only gives their sequence numbers).
 - Shards are polled one after another by one thread per event source (moto has one shard per stream).
+- Schedules (`ScheduleV2`, `Schedule`) run every `schedule_interval` seconds instead of their rate (make dev:
+  DEV_SCHEDULE_SECONDS, 5 by default), with a "Scheduled Event" payload; without `schedule_interval` they run only
+  when `run_schedules()` is called (tests, which also control the clock). A failed run is logged and not retried,
+  as the template's schedules ask (MaximumRetryAttempts 0): the next run starts over.
 """
 
 from __future__ import annotations
@@ -523,6 +527,21 @@ class _QueueConsumer:
         return int(attrs.get("ApproximateNumberOfMessagesDelayed", 0))
 
 
+def scheduled_event(source: template.ScheduleSource, region: str, account_id: str, at: datetime) -> dict[str, Any]:
+    """What a schedule hands its function: EventBridge's "Scheduled Event" (Scheduler sends the same shape)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler" if source.event_type == "ScheduleV2" else "aws.events",
+        "account": account_id,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:scheduler:{region}:{account_id}:schedule/default/{source.function}-{source.name}"],
+        "detail": {},
+    }
+
+
 class EventSources:
     """The template's DynamoDB-stream and SQS event sources for `functions`, delivering through `invoke`.
 
@@ -550,6 +569,7 @@ class EventSources:
         log: Callable[[str], None] | None = None,
         log_invocations: bool = True,
         account_id: str = "123456789012",
+        schedule_interval: float | None = None,
     ) -> None:
         fns = list(functions.values()) if isinstance(functions, Mapping) else list(functions)
         self.invoke = invoke
@@ -564,15 +584,19 @@ class EventSources:
         self.log = log
         self.log_invocations = log_invocations
         self.account_id = account_id
+        self.schedule_interval = schedule_interval
         _bound_moto_shard_iterators()
         self.streams: list[_StreamConsumer] = []
         self.queues: list[_QueueConsumer] = []
+        self.schedules: list[tuple[template.Function, template.ScheduleSource]] = []
         for fn in fns:
             for source in fn.event_sources:
                 if not source.enabled:
                     continue
                 if isinstance(source, template.DynamoDBStreamSource):
                     self.streams.append(_StreamConsumer(self, fn, source))
+                elif isinstance(source, template.ScheduleSource):
+                    self.schedules.append((fn, source))
                 else:
                     self.queues.append(_QueueConsumer(self, fn, source))
         self._stop = threading.Event()
@@ -654,6 +678,21 @@ class EventSources:
                 raise TimeoutError(f"event sources still busy after {timeout} s ({total} delivered)")
             time.sleep(self.poll_interval)
 
+    def run_schedules(self) -> list[tuple[str, Exception | None, Any]]:
+        """Run every schedule's function once, now: (function, error, result) each."""
+        out = []
+        for fn, source in self.schedules:
+            out.append((fn.name, *self._run_schedule(fn, source)))
+        return out
+
+    def _run_schedule(self, fn: template.Function, source: template.ScheduleSource) -> tuple[Exception | None, Any]:
+        region = self.clients.region
+        error, result, ms = self.call(fn, scheduled_event(source, region, self.account_id, datetime.now(UTC)))
+        if self.log and (self.log_invocations or error is not None):
+            outcome = f", raised {type(error).__name__}" if error else ""
+            self.log(f"{fn.name} <- schedule {source.expression}{outcome} ({ms:.0f} ms)")
+        return error, result
+
     # -------------------------------------------------------------- background use (make dev)
 
     def start(self) -> EventSources:
@@ -665,6 +704,11 @@ class EventSources:
             self._threads.append(threading.Thread(target=self._stream_loop, args=(c,), name=c.label, daemon=True))
         for q in self.queues:
             self._threads.append(threading.Thread(target=self._queue_loop, args=(q,), name=q.label, daemon=True))
+        if self.schedule_interval:
+            for fn, source in self.schedules:
+                self._threads.append(threading.Thread(
+                    target=self._schedule_loop, args=(fn, source), name=f"{fn.name}:{source.name}", daemon=True
+                ))  # fmt: skip
         for t in self._threads:
             t.start()
         return self
@@ -686,6 +730,11 @@ class EventSources:
                 self.say(f"{consumer.label}: poll failed:\n{traceback.format_exc().rstrip()}")
                 self._stop.wait(1.0)
             self._stop.wait(self.poll_interval)
+
+    def _schedule_loop(self, fn: template.Function, source: template.ScheduleSource) -> None:
+        assert self.schedule_interval
+        while not self._stop.wait(self.schedule_interval):
+            self._run_schedule(fn, source)
 
     def _queue_loop(self, consumer: _QueueConsumer) -> None:
         limit = min(self.sqs_workers, consumer.source.maximum_concurrency or self.sqs_workers)

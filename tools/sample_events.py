@@ -42,6 +42,8 @@ SAMPLE_WEBHOOK_ID = "01KQ219W80DEM0WEBH00K00000"
 SAMPLE_VIEW_ID = "01KQ219W80DEM0V1EW00000000"  # a shared view: urgent or high, unfinished, billing or invoices
 SAMPLE_COMMENT_ID = "01KQ219W80DEM0C0MMENT00000"  # a public reply on DEMO-1 (the reply consumer's sample only)
 SAMPLE_OLD_KEY_ID = "key_01KQ219W80DEM0KEY000000000"  # a second key of the demo tenant, for the revoke sample
+SAMPLE_BUSINESS_HOURS_ID = "01KQ219W80DEM0H0VRS0000000"  # used by the seeded SLA policy
+SAMPLE_SLA_POLICY_ID = "01KQ219W80DEM0P0WCY0000000"  # phone tickets only: made after DEMO-1, which has no sla
 UNKNOWN_ID = "01KQ219W80DEM0N0NE00000000"  # well-formed, and never seeded
 SAMPLE_CONNECTION_ID = "c0ffeeSampleConn="  # a WebSocket connection id, shaped like API Gateway's (never opened)
 SAMPLE_REALTIME_TOKEN = "rt_sample_token_0123456789abcdefghijklmnopqrst"  # never minted: $connect refuses it (401)
@@ -89,6 +91,34 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "create_tag": {"body": {"name": "billing"}},
     "update_tag": {"params": {"id": SAMPLE_TAG_ID}, "body": {"name": "payments"}},
     "delete_tag": {"params": {"id": SAMPLE_TAG_ID}},
+    "list_business_hours": {"query": {"limit": "20"}},
+    "get_business_hours": {"params": {"id": SAMPLE_BUSINESS_HOURS_ID}},
+    "create_business_hours": {
+        "body": {
+            "name": "Lisbon support desk",
+            "timeZone": "Europe/Lisbon",
+            "weekly": [{"day": d, "start": "08:30", "end": "18:00"} for d in ("mon", "tue", "wed", "thu", "fri")],
+            "holidays": ["2026-12-25", "2027-01-01"],
+        }
+    },
+    "update_business_hours": {"params": {"id": SAMPLE_BUSINESS_HOURS_ID}, "body": {"holidays": ["2026-12-24"]}},
+    "delete_business_hours": {"params": {"id": SAMPLE_BUSINESS_HOURS_ID}},
+    "list_sla_policies": {"query": {"limit": "20"}},
+    "get_sla_policy": {"params": {"id": SAMPLE_SLA_POLICY_ID}},
+    "create_sla_policy": {
+        "body": {
+            "name": "Urgent email",
+            "position": 1,
+            "conditions": {"priority": ["urgent", "critical"], "channel": ["email"]},
+            "targets": {
+                "urgent": {"firstReplyMinutes": 30, "resolutionMinutes": 240},
+                "critical": {"firstReplyMinutes": 15, "resolutionMinutes": 120},
+            },
+            "businessHoursId": SAMPLE_BUSINESS_HOURS_ID,
+        }
+    },
+    "update_sla_policy": {"params": {"id": SAMPLE_SLA_POLICY_ID}, "body": {"position": 5}},
+    "delete_sla_policy": {"params": {"id": SAMPLE_SLA_POLICY_ID}},
     "list_webhooks": {"query": {"limit": "20"}},
     "get_webhook": {"params": {"id": SAMPLE_WEBHOOK_ID}},
     "create_webhook": {
@@ -213,9 +243,11 @@ def seed(api_key: str | None = None) -> Demo:
     once, on an empty table, in the functions' environment (TABLE_NAME, ...) and before anything else runs.
     """
     template.ensure_shared_layer_on_path()
-    from tickets.logic import admin, agents, customers, tags, tickets, views, webhooks
+    from tickets.logic import admin, agents, business_hours, customers, sla_policies, tags, tickets, views, webhooks
     from tickets.models.agents import AgentCreate
+    from tickets.models.business_hours import BusinessHoursCreate
     from tickets.models.customers import CustomerCreate
+    from tickets.models.sla_policies import SlaPolicyCreate
     from tickets.models.tags import TagCreate
     from tickets.models.tenants import SCOPES, Principal, TenantCreate
     from tickets.models.tickets import TicketCreate
@@ -247,6 +279,18 @@ def seed(api_key: str | None = None) -> Demo:
     with _made_with_id(SAMPLE_VIEW_ID):
         admin_caller = Principal(tenantId=DEMO_TENANT_ID, keyId="seed", scopes=frozenset(SCOPES))
         views.create_view(admin_caller, ViewCreate.model_validate(_SEED_VIEW))
+    # After DEMO-1, which therefore has no sla: the consumers' samples carry it as it was before SLAs.
+    with _made_with_id(SAMPLE_BUSINESS_HOURS_ID):
+        week = [{"day": d, "start": "09:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri")]
+        calendar = BusinessHoursCreate(name="London office", timeZone="Europe/London", weekly=week)
+        business_hours.create_business_hours(DEMO_TENANT_ID, calendar)
+    with _made_with_id(SAMPLE_SLA_POLICY_ID):
+        phone = SlaPolicyCreate.model_validate({
+            "name": "Phone", "position": 10, "conditions": {"channel": ["phone"]},
+            "targets": {p: {"firstReplyMinutes": 60, "resolutionMinutes": 480} for p in ("medium", "high", "urgent")},
+            "businessHoursId": SAMPLE_BUSINESS_HOURS_ID,
+        })  # fmt: skip
+        sla_policies.create_policy(DEMO_TENANT_ID, phone)
     from tickets import metrics
 
     metrics.discard()  # demo data is not traffic: TicketsCreated must not count DEMO-1
@@ -291,6 +335,7 @@ _SAMPLE_TICKET = {
     "createdAt": _AT,
     "updatedAt": _AT,
     "version": 1,
+    "dueAtFromSla": True,  # no dueAt of its own: it follows an SLA's resolution time, should one apply
 }  # fmt: skip
 _RESOLVED = {"status": "resolved", "resolvedAt": "2026-04-25T11:00:00.000Z", "updatedAt": "2026-04-25T11:00:00.000Z",
              "version": 2, "statusChanged": True}  # fmt: skip
@@ -436,6 +481,19 @@ def _consumer_event(folder: str) -> dict[str, Any]:
         body = {"tenantId": DEMO_TENANT_ID, "webhookId": SAMPLE_WEBHOOK_ID, "deliveryId": f"dlv_{UNKNOWN_ID}",
                 "attempt": 1}  # fmt: skip
         return _sqs_batch(body, "WebhookDeliveryQueue")
+    if folder == "sweep_sla_breaches":
+        # EventBridge Scheduler's "Scheduled Event"; the seed has nothing due, so the sweep records nothing.
+        return {
+            "version": "0",
+            "id": "c0ffee00-0000-4000-8000-000000000002",
+            "detail-type": "Scheduled Event",
+            "source": "aws.scheduler",
+            "account": "000000000000",
+            "time": "2026-04-25T10:00:00Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:scheduler:us-east-1:000000000000:schedule/default/SweepSlaBreaches"],
+            "detail": {},
+        }
     if folder == "check_attachment":
         # An upload for an attachment the seed never made: the checker deletes it (there is nothing to delete).
         return _sqs_batch(_s3_upload_event(f"u/{DEMO_TENANT_ID}/{UNKNOWN_ID}", 48213), "AttachmentEventsQueue")

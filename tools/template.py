@@ -117,7 +117,7 @@ class Function:
 
     @property
     def event_sources(self) -> list[EventSource]:
-        """Its DynamoDB stream and SQS events, typed (see event_sources())."""
+        """Its DynamoDB stream, SQS and schedule events, typed (see event_sources())."""
         return event_sources(self)
 
 
@@ -617,7 +617,29 @@ class SQSSource:
         return "ReportBatchItemFailures" in self.function_response_types
 
 
-EventSource = DynamoDBStreamSource | SQSSource
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A function's `Type: ScheduleV2` (EventBridge Scheduler) or `Type: Schedule` (a scheduled rule) event."""
+
+    function: str
+    name: str
+    expression: str  # rate(1 minute), cron(...)
+    event_type: str = "ScheduleV2"
+    enabled: bool = True
+
+    kind = "Schedule"
+
+    @property
+    def period_seconds(self) -> float | None:
+        """The period of a rate() expression, in seconds (None for cron(), at(), or anything else)."""
+        m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", self.expression.strip())
+        if not m:
+            return None
+        unit = {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
+        return float(int(m.group(1)) * unit)
+
+
+EventSource = DynamoDBStreamSource | SQSSource | ScheduleSource
 
 
 def _filters(props: dict[str, Any]) -> tuple[dict[str, Any], ...]:
@@ -629,10 +651,16 @@ def _filters(props: dict[str, Any]) -> tuple[dict[str, Any], ...]:
 
 
 def event_sources(fn: Function) -> list[EventSource]:
-    """A function's DynamoDB stream and SQS events as typed objects (HttpApi events are its routes)."""
+    """A function's DynamoDB stream, SQS and schedule events as typed objects (HttpApi events are its routes)."""
     out: list[EventSource] = []
     for name, ev in fn.events.items():
         props = ev.get("Properties") or {}
+        if ev["Type"] in ("ScheduleV2", "Schedule"):
+            expression = props.get("ScheduleExpression") or props.get("Schedule")
+            assert expression, f"{fn.name}.{name}: a schedule needs its expression"
+            enabled = props.get("State", "ENABLED") != "DISABLED" and bool(props.get("Enabled", True))
+            out.append(ScheduleSource(fn.name, name, str(expression), ev["Type"], enabled))
+            continue
         common: dict[str, Any] = {
             "function": fn.name,
             "name": name,

@@ -1,4 +1,4 @@
-"""Stream consumer: created, updated and assigned entries of each ticket's history."""
+"""Stream consumer: created, updated, assigned, commented and SLA entries of each ticket's history."""
 
 from typing import Any
 
@@ -6,7 +6,8 @@ from tickets.consumers import stream_consumer
 from tickets.logic.history import record
 from tickets.models.events import DomainEvent
 
-KINDS = frozenset({"created", "updated", "assigned", "commented"})  # status_changed: publish_status_events
+# status_changed: publish_status_events
+KINDS = frozenset({"created", "updated", "assigned", "commented", "sla_warning", "sla_breached"})
 
 
 def on_events(events: list[DomainEvent], batch_state: dict[str, Any]) -> None:

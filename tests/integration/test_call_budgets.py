@@ -5,6 +5,9 @@ Measured exceptions, explained in the README's Performance section: a PATCH that
 customer, assignee or parent is 2 (read + transaction that moves the counters), a DELETE is 2 (the
 counters need the deleted ticket's status and customer), and linking a customer, assignee or parent
 on create adds 1 BatchGetItem (snapshots and existence, before a number is taken).
+SLA (issue 14): a tenant's policies are cached per container (logic/sla_setup.py), so a warm create still makes 2
+calls; the first create after a policy change reads them once more. A priority patch stays 1 call for a tenant
+without SLA policies; with policies it is a read and a write (the SLA is recomputed from the stored ticket).
 """
 
 from __future__ import annotations
@@ -52,6 +55,38 @@ def test_given_a_plain_field_patch_then_one_call(warm):
 
 def test_given_a_priority_patch_then_a_read_and_one_transaction_as_for_status(warm):
     # priority is a part of the status x priority counters and of GSI1's partition: they move in the same write
+    t = call("POST", "/v1/tickets", key=warm.key, body={"subject": "x"}).json
+    ops = _counted("PATCH", f"/v1/tickets/{t['id']}", warm.key, body={"priority": "high"})
+    assert ops == ["GetItem", "TransactWriteItems"]
+
+
+def _policy(key, **fields):
+    targets = {"medium": {"firstReplyMinutes": 60, "resolutionMinutes": 240}}
+    made = call("POST", "/v1/sla-policies", key=key, body={"name": "P", "position": 1, "targets": targets, **fields})
+    assert made.status == 201, made.body
+    return made.json
+
+
+def test_given_sla_policies_when_tickets_are_created_then_the_first_after_a_change_reads_them_once(warm):
+    _policy(warm.key)
+    ops = _counted("POST", "/v1/tickets", warm.key, body={"subject": "x"})
+    assert ops == ["UpdateItem", "Query", "TransactWriteItems"]  # the tenant's slaRev moved: policies read again
+    assert _counted("POST", "/v1/tickets", warm.key, body={"subject": "y"}) == ["UpdateItem", "TransactWriteItems"]
+
+
+def test_given_business_hours_when_tickets_are_created_then_the_calendar_is_read_once_too(warm):
+    week = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+    cal = call("POST", "/v1/business-hours", key=warm.key, body={"name": "Office", "timeZone": "UTC", "weekly": week})
+    _policy(warm.key, businessHoursId=cal.json["id"])
+    ops = _counted("POST", "/v1/tickets", warm.key, body={"subject": "x"})
+    assert ops == ["UpdateItem", "Query", "GetItem", "TransactWriteItems"]
+    assert _counted("POST", "/v1/tickets", warm.key, body={"subject": "y"}) == ["UpdateItem", "TransactWriteItems"]
+
+
+def test_given_sla_policies_then_a_priority_patch_is_a_read_and_one_transaction(warm):
+    # the SLA is recomputed in the write that moves the status x priority counters (no read of the policies:
+    # they are cached per container since the create)
+    _policy(warm.key)
     t = call("POST", "/v1/tickets", key=warm.key, body={"subject": "x"}).json
     ops = _counted("PATCH", f"/v1/tickets/{t['id']}", warm.key, body={"priority": "high"})
     assert ops == ["GetItem", "TransactWriteItems"]
@@ -111,6 +146,7 @@ SHAPES = {
     "queue: my open tickets (assigneeId=me&status=open)": ({"GSI3"}, 55),
     "queue: unassigned new tickets (assigneeId=none&status=new)": ({"GSI3"}, 55),
     "queue: urgent open tickets (status=open&priority=urgent)": ({"GSI1"}, 55),
+    "queue: overdue tickets (sort=dueAt&dueBefore=<now>)": ({"DUE"}, 55),
     "console Mine (assigneeId=me&status=<5 unfinished>)": ({"GSI3"}, 80),  # agent 0's 5 status partitions
     "console All open (status=<5 unfinished>)": ({"table"}, 120),  # cheaper than a merge of 25 partitions
 }

@@ -118,9 +118,37 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
         "name": "Urgent VIP 2",
         "conditions": {"any": [{"field": "category", "operator": "is", "value": "billing"}]},
     },
+    ("POST", "/v1/business-hours"): {
+        "name": "Paris office",
+        "timeZone": "Europe/Paris",
+        "weekly": [{"day": "mon", "start": "09:00", "end": "17:30"}],
+        "holidays": ["2026-12-25"],
+    },
+    ("PATCH", "/v1/business-hours/{id}"): {
+        "name": "Paris",
+        "timeZone": "America/New_York",
+        "weekly": [{"day": "tue", "start": "08:00", "end": "12:00"}],
+        "holidays": ["2027-01-01"],
+    },
+    ("POST", "/v1/sla-policies"): {
+        "name": "Urgent",
+        "position": 1,
+        "conditions": {"priority": ["urgent"], "groupId": ["g1"], "channel": ["email"]},
+        "targets": {"urgent": {"firstReplyMinutes": 30, "resolutionMinutes": 240}},
+        "businessHoursId": "{businesshours}",
+    },
+    ("PATCH", "/v1/sla-policies/{id}"): {
+        "name": "Urgent 2",
+        "position": 2,
+        "conditions": {"groupId": ["g2"]},
+        "targets": {"low": {"firstReplyMinutes": 600, "resolutionMinutes": 6000}},
+        "businessHoursId": "{businesshours}",
+    },
 }
 # What the valid request answers in this world (retry needs a delivery that only the pipeline makes).
 CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 404}
+# A path's first segment -> the key of its entity in World.ids, where dropping the plural "s" does not make it.
+PATH_ENTITIES = {"api-keys": "apikey", "business-hours": "businesshours", "sla-policies": "slapolicy"}
 
 
 # ---------------------------------------------------------------- the world: one of everything, one table
@@ -130,20 +158,23 @@ CONTROL_STATUS = {("POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/retry"): 4
 class World:
     client: Any
     tenant: TenantKey
-    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey, comment, attachment, view
+    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey, comment, attachment,
+    # view, businesshours, slapolicy
     refs: dict[str, str]  # what the functions' environment resolves against (table, queues)
 
     def path(self, template_path: str) -> str:
         """The route's path with real ids of this tenant."""
-        entity = template_path.split("/")[2].rstrip("s").replace("api-key", "apikey")
+        segment = template_path.split("/")[2]
+        entity = PATH_ENTITIES.get(segment, segment.rstrip("s"))
         path = template_path.replace("{deliveryId}", "dlv_01J0000000000000000000000")
         path = path.replace("{commentId}", self.ids["comment"])
         return path.replace("{id}", self.ids[entity]) if "{id}" in path else path
 
     def body(self, route: tuple[str, str]) -> Any:
-        body = BODIES[route]
-        text = json.dumps(body).replace('"{ticket}"', json.dumps(self.ids["ticket"]))
-        return json.loads(text.replace('"{customer}"', json.dumps(self.ids["customer"])))
+        text = json.dumps(BODIES[route])
+        for entity, entity_id in self.ids.items():  # "{ticket}", "{customer}", "{businesshours}"...
+            text = text.replace(f'"{{{entity}}}"', json.dumps(entity_id))
+        return json.loads(text)
 
     def snapshot(self) -> list[str]:
         """Every item of the whole table (all tenants, key lookups, idempotency records), comparable."""
@@ -178,6 +209,11 @@ def _tenant_with_one_of_each(prefix: str) -> tuple[TenantKey, dict[str, str]]:
     upload = {"filename": "a.pdf", "contentType": "application/pdf", "size": 10}
     ids["attachment"] = _ok(call("POST", "/v1/attachments", key=k, body=upload))["id"]
     ids["view"] = _ok(call("POST", "/v1/views", key=k, body={"name": "All"}))["id"]
+    week = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+    calendar = {"name": "Office", "timeZone": "UTC", "weekly": week}
+    ids["businesshours"] = _ok(call("POST", "/v1/business-hours", key=k, body=calendar))["id"]
+    policy = {"name": "P", "position": 9, "targets": {"high": {"firstReplyMinutes": 60, "resolutionMinutes": 240}}}
+    ids["slapolicy"] = _ok(call("POST", "/v1/sla-policies", key=k, body=policy))["id"]
     return tenant, ids
 
 

@@ -92,6 +92,8 @@ RESOURCE_OF_SEGMENT = {
     "comments": "comment",
     "attachments": "attachment",
     "views": "view",
+    "business-hours": "business_hours",
+    "sla-policies": "sla_policy",
 }
 
 # Bodies of the id routes that take one; anything else gets none (POST) or {} (PATCH). Each would change A's
@@ -104,6 +106,8 @@ ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/webhooks/{id}"): {"enabled": False, "url": "https://attacker.example.com/hook"},
     ("POST", "/v1/tickets/{id}/comments"): {"body": "B writes into A's conversation", "status": "closed"},
     ("PATCH", "/v1/views/{id}"): {"name": "taken over", "conditions": {"all": []}, "agentId": None},
+    ("PATCH", "/v1/business-hours/{id}"): {"timeZone": "Asia/Tokyo", "holidays": ["2026-12-31"]},
+    ("PATCH", "/v1/sla-policies/{id}"): {"position": 0, "conditions": {}, "businessHoursId": None},
 }
 
 # Filters of a list that name A's data: B must still see only its own items (or get a 400/404).
@@ -356,6 +360,16 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     customer = post("/v1/customers", {"externalId": "cus_shared", "name": "Cy", "email": "cy@a.example.com"})
     customer2 = post("/v1/customers", {"externalId": "cus_a_only"})
     customer3 = post("/v1/customers", {"externalId": "cus_a_claim"})
+    week = [{"day": d, "start": "09:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri")]
+    hours = post("/v1/business-hours", {"name": "Paris office", "timeZone": "Europe/Paris", "weekly": week})
+    hours2 = post("/v1/business-hours", {"name": "Always", "timeZone": "UTC", "weekly": week[:1]})
+    targets = {"high": {"firstReplyMinutes": 60, "resolutionMinutes": 480}}
+    policy = post(
+        "/v1/sla-policies", {"name": "High", "position": 1, "targets": targets, "businessHoursId": hours["id"]}
+    )
+    email_targets = {"medium": {"firstReplyMinutes": 5, "resolutionMinutes": 60}}
+    policy2 = post("/v1/sla-policies", {"name": "Email", "position": 2, "conditions": {"channel": ["email"]},
+                                        "targets": email_targets})  # fmt: skip
     tag = post("/v1/tags", {"name": "billing"})
     tag2 = post("/v1/tags", {"name": "vip"})
     hook = post("/v1/webhooks", {"url": receiver.url, "events": ["*"]})
@@ -397,13 +411,17 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         "comment": reply["id"],
         "attachment": attachment,
         "view": view["id"],
+        "business_hours": hours["id"],
+        "sla_policy": policy["id"],
     }
+    assert ticket["sla"]["policyId"] == policy["id"]  # A's own policy applies to A's tickets
     deliveries = _ok(api("GET", f"/v1/webhooks/{hook['id']}/deliveries", k, query={"limit": "100"}))["data"]
     history = _ok(api("GET", f"/v1/tickets/{child['id']}/history", k))["data"]
     assert len(deliveries) >= 2 and len(history) >= 2, (deliveries, history)
     a_values = {a.tenant_id, *a_ids.values(), *key_ids, *(d["id"] for d in deliveries)}
     a_values |= {x["id"] for x in (agent2, customer2, customer3, tag2, hook2, replayable, intake, child, closed, note)}
     a_values.add(view2["id"])
+    a_values |= {hours2["id"], policy2["id"]}
     a_values |= {t["reference"] for t in (ticket, replayable, intake, child, closed)}
 
     # B's own resources: the other half of mixed probes, and the parents of B's nested lists.
@@ -811,8 +829,33 @@ def _create_view(w: World, method: str, path: str) -> None:
         _no_a_data(w, resp, f"B's view naming A's data: {sub}")
 
 
+def _create_business_hours(w: World, method: str, path: str) -> None:
+    body = {
+        "name": "Paris office",
+        "timeZone": "Europe/Paris",
+        "weekly": [{"day": "mon", "start": "09:00", "end": "17:00"}],
+    }
+    created = _ok(api(method, path, w.b.key, body=body, kind="business hours named like A's"), 201)
+    assert created["id"] != w.a_ids["business_hours"]
+    _no_a_data(w, api("GET", "/v1/business-hours", w.b.key), "B's business hours")
+
+
+def _create_sla_policy(w: World, method: str, path: str) -> None:
+    targets = {"high": {"firstReplyMinutes": 1, "resolutionMinutes": 2}}
+    body = {"name": "B's", "position": 0, "targets": targets, "businessHoursId": w.a_ids["business_hours"]}
+    problem = _problem(api(method, path, w.b.key, body=body, kind="policy on A's business hours"), 400)
+    assert problem["code"] == "INVALID_BUSINESS_HOURS" and problem["errors"][0]["field"] == "businessHoursId"
+    body = {"name": "B's", "position": 0, "targets": targets}
+    _ok(api(method, path, w.b.key, body=body, kind="B's own policy at position 0"), 201)
+    # B's policy applies to B's tickets only; A's tickets keep A's policy (the snapshot)
+    created = _ok(api("POST", "/v1/tickets", w.b.key, body={"subject": "B's", "priority": "high"}), 201)
+    assert created["sla"]["policyId"] not in w.a_values and created["sla"]["firstReplyDueAt"]
+
+
 BODY_PROBES: dict[tuple[str, str], Callable[[World, str, str], None]] = {
     ("POST", "/v1/views"): _create_view,
+    ("POST", "/v1/business-hours"): _create_business_hours,
+    ("POST", "/v1/sla-policies"): _create_sla_policy,
     ("POST", "/v1/attachments"): _attachments,
     ("POST", "/v1/tickets/bulk/status"): _bulk(lambda ids: {"ids": ids, "status": "closed"}),
     ("POST", "/v1/tickets/bulk/priority"): _bulk(lambda ids: {"ids": ids, "priority": "critical"}),

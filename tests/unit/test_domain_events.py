@@ -213,3 +213,55 @@ def test_given_a_comment_created_event_then_a_commented_history_entry_at_the_tic
     ((version, kind, entry),) = entries_for(event)
     assert (version, kind, entry["type"], entry["actor"]) == (2, "commented", "commented", "A1")
     assert entry["to"] == {"commentId": COMMENT["id"], "visibility": "public", "author": COMMENT["author"]}
+
+
+# ---------------------------------------------------------------- SLA facts
+
+SLA = {
+    "policyId": "P1", "firstReplyDueAt": "2026-11-20T11:00:00.000Z", "resolutionDueAt": "2026-11-20T14:00:00.000Z",
+    "firstReplyBreachedAt": None, "resolutionBreachedAt": None, "pausedAt": None, "firstReplyWarnedAt": None,
+    "resolutionWarnedAt": None, "firstReplyWarnAt": "2026-11-20T10:48:00.000Z", "nextAt": "2026-11-20T10:48:00.000Z",
+    "firstReplyMinutes": 60, "resolutionMinutes": 240, "pausedMs": 0,
+}  # fmt: skip
+
+
+def test_given_the_sweep_records_a_breach_then_one_sla_breached_event_and_no_ticket_updated():
+    old = {**BASE, "sla": {**SLA, "firstReplyWarnedAt": "2026-11-20T10:48:00.000Z"}}
+    new = {**old, "version": 2, "updatedAt": "2026-11-20T11:00:05.000Z", "slaChanged": True,
+           "sla": {**old["sla"], "firstReplyBreachedAt": "2026-11-20T11:00:00.000Z"}}  # fmt: skip
+    (event,) = domain_events(record("MODIFY", new, old))
+    assert event.type == "ticket.sla_breached"
+    assert {k: v for k, v in event.data.items() if k != "ticket"} == {
+        "target": "firstReply", "dueAt": "2026-11-20T11:00:00.000Z", "breachedAt": "2026-11-20T11:00:00.000Z",
+    }  # fmt: skip
+    assert event.data["ticket"]["sla"]["firstReplyBreachedAt"] == "2026-11-20T11:00:00.000Z"
+    assert "nextAt" not in event.data["ticket"]["sla"] and "slaChanged" not in event.data["ticket"]
+    assert event.createdAt == "2026-11-20T11:00:05.000Z" and event.tenantId == "T1"
+
+
+def test_given_a_warning_and_a_breach_in_one_write_then_warning_first_and_a_rerun_makes_the_same_ids():
+    old = {**BASE, "sla": SLA}
+    new = {
+        **old,
+        "version": 2,
+        "updatedAt": "2026-11-20T12:00:00.000Z",
+        "sla": {
+            **SLA,
+            "firstReplyWarnedAt": "2026-11-20T10:48:00.000Z",
+            "firstReplyBreachedAt": "2026-11-20T11:00:00.000Z",
+        },
+    }
+    events = domain_events(record("MODIFY", new, old))
+    assert types(events) == ["ticket.sla_warning", "ticket.sla_breached"]
+    assert events[0].data["warningAt"] == "2026-11-20T10:48:00.000Z" and events[0].data["target"] == "firstReply"
+    assert [e.id for e in domain_events(record("MODIFY", new, old))] == [e.id for e in events]
+    assert events[0].id < events[1].id
+
+
+def test_given_a_write_that_carries_recorded_facts_forward_then_no_sla_event_again():
+    recorded = {**SLA, "firstReplyWarnedAt": "2026-11-20T10:48:00.000Z", "firstReplyBreachedAt": "2026-11-20T11:00Z"}
+    old = {**BASE, "sla": recorded}
+    new = {**old, "version": 3, "priority": "high", "sla": {**recorded, "resolutionDueAt": "2026-11-20T12:00:00.000Z"}}
+    events = domain_events(record("MODIFY", new, old))
+    assert types(events) == ["ticket.updated"]
+    assert events[0].data["changes"] == {"priority": {"from": "medium", "to": "high"}}  # sla moved with it, unlisted

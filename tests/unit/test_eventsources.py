@@ -78,7 +78,7 @@ def test_the_templates_ticket_key_filter() -> None:
 
 
 def test_the_templates_status_change_filter() -> None:
-    pattern = _template_pattern("PublishStatusEventsFunction")
+    pattern, _ = _template_patterns("PublishStatusEventsFunction")
     changed = {"type": {"S": "ticket"}, "statusChanged": {"BOOL": True}}
     assert match_pattern(pattern, _record("MODIFY", new=changed))
     assert not match_pattern(pattern, _record("INSERT", new=changed))
@@ -88,6 +88,16 @@ def test_the_templates_status_change_filter() -> None:
     assert not match_pattern(pattern, _record("MODIFY", new={**changed, "statusChanged": {"S": "true"}}))
     assert not match_pattern(pattern, _record("MODIFY", new={**changed, "statusChanged": {"N": 1}}))
     assert not match_pattern(pattern, _record("REMOVE"))
+
+
+def test_the_templates_sla_fact_filter() -> None:
+    _, pattern = _template_patterns("PublishStatusEventsFunction")
+    recorded = {"type": {"S": "ticket"}, "slaChanged": {"BOOL": True}}
+    assert match_pattern(pattern, _record("MODIFY", new=recorded))
+    assert not match_pattern(pattern, _record("INSERT", new=recorded))
+    assert not match_pattern(pattern, _record("MODIFY", new={"type": {"S": "ticket"}}))  # a plain write: no marker
+    assert not match_pattern(pattern, _record("MODIFY", new={**recorded, "slaChanged": {"BOOL": False}}))
+    assert not match_pattern(pattern, _record("MODIFY", new={**recorded, "type": {"S": "comment"}}))
 
 
 def test_filter_operators() -> None:

@@ -224,7 +224,14 @@ def test_given_the_metrics_namespace_then_every_metric_it_promises_is_counted_by
 
 
 # each calls tickets.metrics.flush()
-FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer", "websocket_handler", "console_handler"}
+FLUSHING_FACTORIES = {
+    "make_handler",
+    "stream_consumer",
+    "queue_consumer",
+    "websocket_handler",
+    "console_handler",
+    "scheduled_handler",
+}
 
 
 def _made_by(fn: template.Function) -> str | None:

@@ -165,3 +165,20 @@ class OncePerEvent:
         if lambda_context is not None:
             self._config.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
         return self._wrapped(event={**event.model_dump(mode="json"), "tenantId": event.tenantId}, **more)
+
+
+def scheduled_handler(run: Callable[[Any], object]) -> Handler:
+    """A Lambda handler for a scheduled event (EventBridge Scheduler or a schedule rule): `run(event)`, logged
+    with the invocation's context, metrics flushed once. An exception fails the invocation: the schedule's retry
+    policy runs it again, and what it did before the failure must be safe to redo (see logic/sla_sweep.py)."""
+
+    @logger.inject_lambda_context(clear_state=True, log_event=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            result = run(event)
+            logger.info("scheduled run finished", extra={"result": result})
+            return {"result": result}
+        finally:
+            metrics.flush()
+
+    return handler

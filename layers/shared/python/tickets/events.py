@@ -12,6 +12,7 @@ from typing import Any
 
 from tickets.dal.client import deserialize, strip_keys
 from tickets.ids import _encode  # the ULID alphabet
+from tickets.logic.sla_clock import new_facts
 from tickets.models.comments import public_comment
 from tickets.models.events import DomainEvent, StreamRecord
 from tickets.models.tickets import Ticket
@@ -19,7 +20,8 @@ from tickets.timeutil import from_ms, iso
 
 # Fields whose change is bookkeeping, not something a subscriber asked about. A comment's own event is
 # comment.created: the counters it moves on its ticket are not a ticket.updated of their own.
-_NOT_CHANGES = frozenset({"updatedAt", "version", "commentCount", "lastCommentAt", "firstRespondedAt"})
+# The SLA's own changes are events of their own (sla_events), and its due times follow the changes that move them.
+_NOT_CHANGES = frozenset({"updatedAt", "version", "commentCount", "lastCommentAt", "firstRespondedAt", "sla"})
 
 
 def event_id(record_id: str, event_type: str, at_ms: int, version: int = 0, seq: int = 0) -> str:
@@ -122,14 +124,32 @@ def domain_events(raw: dict[str, Any]) -> list[DomainEvent]:
             for field in sorted(set(after) | set(before))
             if field not in _NOT_CHANGES and before.get(field) != after.get(field)
         }
-        if not changes:
-            return []
         at_ms, version = _ms(after["updatedAt"]), after["version"]
-        emit("ticket.updated", {"ticket": after, "changes": changes}, at_ms, version)
+        if changes:
+            emit("ticket.updated", {"ticket": after, "changes": changes}, at_ms, version)
         if "status" in changes:
             data = {"ticket": after, "previousStatus": before["status"], "newStatus": after["status"]}
             emit("ticket.status_changed", data, at_ms, version)
         if "assigneeId" in changes and after.get("assigneeId"):
             data = {"ticket": after, "previousAssigneeId": before.get("assigneeId"), "assigneeId": after["assigneeId"]}
             emit("ticket.assigned", data, at_ms, version)
+        for kind, data in sla_events(old, new):
+            emit(kind, {"ticket": after, **data}, at_ms, version)
     return made
+
+
+def sla_events(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(type, data) of the SLA facts a ticket's write recorded (its `sla` map, raw stream images): one
+    ticket.sla_warning or ticket.sla_breached per target and stage, since a fact is recorded only once."""
+    before = deserialize({"s": old["sla"]})["s"] if "sla" in old else None
+    after = deserialize({"s": new["sla"]})["s"] if "sla" in new else None
+    out = []
+    for target, stage in new_facts(before, after):
+        assert after is not None
+        if stage == "warning":
+            data = {"target": target, "dueAt": after.get(f"{target}DueAt"), "warningAt": after[f"{target}WarnedAt"]}
+            out.append(("ticket.sla_warning", data))
+        else:
+            data = {"target": target, "dueAt": after.get(f"{target}DueAt"), "breachedAt": after[f"{target}BreachedAt"]}
+            out.append(("ticket.sla_breached", data))
+    return out

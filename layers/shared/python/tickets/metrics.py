@@ -27,9 +27,10 @@ ATTACHMENT_CHECKS = "AttachmentChecks"
 INBOUND_EMAILS = "InboundEmails"
 # outcome: sent, gone (the connection had closed: deleted), revoked (its key was revoked: closed), failed
 REALTIME_PUSHES = "RealtimePushes"
+SLA_FACTS = "SlaFacts"  # stage: warning, breach (recorded by the breach sweep; each makes one event)
 METRICS = (
     TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES, ATTACHMENT_CHECKS, INBOUND_EMAILS,
-    REALTIME_PUSHES,
+    REALTIME_PUSHES, SLA_FACTS,
 )  # fmt: skip
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads

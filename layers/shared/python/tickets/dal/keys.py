@@ -6,6 +6,9 @@ partition key starts with the same prefix, so no key built from a request can re
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+
 PK, SK = "PK", "SK"
 # Secondary indexes, declared in template.yaml. Sort keys of the ticket indexes start with the
 # time-ordered ticket id (or updatedAt), so every index lists newest or oldest first.
@@ -13,11 +16,15 @@ BY_STATUS = "GSI1"  # tickets of one status and one priority (every ticket)
 BY_CUSTOMER = "GSI2"  # tickets of one customer (sparse)
 BY_ASSIGNEE = "GSI3"  # tickets of one agent and one status, or unassigned ones of one status (every ticket)
 BY_UPDATED = "GSI4"  # all tickets by updatedAt
+BY_DUE = "DUE"  # unfinished tickets that have a dueAt, by dueAt (per tenant)
+SLA_DUE = "SLADUE"  # every tenant's tickets with an open SLA stage, by the instant the sweep must act (global)
 INDEX_KEYS = {
     BY_STATUS: ("GSI1PK", "GSI1SK"),
     BY_CUSTOMER: ("GSI2PK", "GSI2SK"),
     BY_ASSIGNEE: ("GSI3PK", "GSI3SK"),
     BY_UPDATED: ("GSI4PK", "GSI4SK"),
+    BY_DUE: ("DUEPK", "DUESK"),
+    SLA_DUE: ("SLADUEPK", "SLADUESK"),
 }
 TICKET_PREFIX = "TICKET#"
 CUSTOMER_PREFIX = "CUSTOMER#"
@@ -121,7 +128,72 @@ def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
     }
     if item.get("customerId"):
         keys |= {"GSI2PK": customer_partition(tenant_id, item["customerId"]), "GSI2SK": tid}
+    if item.get("dueAt") and item["status"] not in ("resolved", "closed"):
+        keys |= {"DUEPK": due_partition(tenant_id), "DUESK": f"{item['dueAt']}#{tid}"}
+    if next_at := (item.get("sla") or {}).get("nextAt"):
+        keys |= sla_due_keys(tenant_id, tid, next_at, item.get("updatedAt"))
     return keys
+
+
+def due_partition(tenant_id: str) -> str:
+    """A tenant's unfinished tickets that have a due time, soonest first: the "overdue" queue is one Query."""
+    return f"{tenant_pk(tenant_id)}#DUE"
+
+
+# The breach sweep's index has no tenant in its partition key (the sweep serves every tenant). Its partitions are
+# minute buckets of the instant the sweep must act, each spread over SLA_DUE_SHARDS shards by a hash of the ticket,
+# so one minute's deadlines of every tenant never pile onto one partition. A bucket is never earlier than the
+# minute it is written in: a deadline already past lands in the current bucket, which the sweep has yet to read.
+SLA_DUE_SHARDS = 8
+SLA_BUCKET_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def sla_due_shard(tenant_id: str, ticket_id: str) -> int:
+    return hashlib.sha256(f"{tenant_id}/{ticket_id}".encode()).digest()[0] % SLA_DUE_SHARDS
+
+
+def sla_due_partition(bucket: str, shard: int) -> str:
+    return f"SLADUE#{bucket}#{shard}"
+
+
+def sla_due_keys(tenant_id: str, ticket_id: str, next_at: str, written_at: str | None = None) -> dict[str, str]:
+    """SLADUEPK/SLADUESK of a ticket whose next SLA deadline is `next_at` (ISO UTC); bucket: its minute, or the
+    minute of `written_at` (now if None) when that is later."""
+    bucket = next_at[:16]
+    current = written_at[:16] if written_at else datetime.now(UTC).strftime(SLA_BUCKET_FORMAT)
+    return {
+        "SLADUEPK": sla_due_partition(max(bucket, current), sla_due_shard(tenant_id, ticket_id)),
+        "SLADUESK": f"{next_at}#{tenant_id}#{ticket_id}",
+    }
+
+
+def parse_sla_due_sk(sk: str) -> tuple[str, str, str]:
+    """(nextAt, tenantId, ticketId) of a SLADUESK."""
+    next_at, tenant_id, ticket_id = sk.split("#")
+    return next_at, tenant_id, ticket_id
+
+
+def sla_sweep_checkpoint() -> dict[str, str]:
+    """The first minute bucket the breach sweep has not finished (global: the sweep has no tenant)."""
+    return {PK: "SLASWEEP", SK: "CHECKPOINT"}
+
+
+def business_hours(tenant_id: str, business_hours_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"BUSINESSHOURS#{business_hours_id}"}
+
+
+BUSINESS_HOURS_PREFIX = "BUSINESSHOURS#"  # business_hours()' sort keys: the tenant's calendars are one Query
+SLA_POLICY_PREFIX = "SLAPOLICY#"
+
+
+def sla_policy(tenant_id: str, position: int, policy_id: str) -> dict[str, str]:
+    """An SLA policy, sorted by position (then id): the policies in matching order are one Query of the prefix."""
+    return {PK: tenant_pk(tenant_id), SK: f"{SLA_POLICY_PREFIX}{position:06d}#{policy_id}"}
+
+
+def sla_policy_pointer(tenant_id: str, policy_id: str) -> dict[str, str]:
+    """Where a policy sits (its position), by id: GET, PATCH and DELETE by id read it first."""
+    return {PK: tenant_pk(tenant_id), SK: f"SLAPOLICYID#{policy_id}"}
 
 
 # The index attributes ticket_index_keys() may write: a rewrite of a ticket sets those it derives and removes the rest.

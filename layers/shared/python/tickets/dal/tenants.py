@@ -127,6 +127,20 @@ def get_counts(tenant_id: str) -> dict[str, Any]:
     return deserialize(resp.get("Item", {}))
 
 
+def sla_rev_op(tenant_id: str) -> dict[str, Any]:
+    """A transaction item that moves the tenant's `slaRev`: every write that changes what an SLA is computed from
+    (a policy, business hours) carries it, so a ticket's creation, which reads the tenant item anyway, knows
+    whether the policies it has cached are current (logic/sla_setup.py)."""
+    return {
+        "Update": {
+            "TableName": table(),
+            "Key": serialize(keys.tenant(tenant_id)),
+            "UpdateExpression": "ADD slaRev :one",
+            "ExpressionAttributeValues": {":one": value(1)},
+        }
+    }
+
+
 def allocate_ticket_number(tenant_id: str, month: str) -> dict[str, Any]:
     """Advance the tenant's ticket sequence and this month's usage in one conditional update.
 

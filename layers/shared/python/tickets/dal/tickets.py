@@ -424,7 +424,7 @@ def update_fields(
         condition += (
             f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
         )
-    removes += ["statusChanged", "assigneeChanged"]  # see replace(): this write changes neither
+    removes += ["statusChanged", "assigneeChanged", "slaChanged"]  # see replace(): this write changes none of them
     expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
     try:
         resp = ddb().update_item(

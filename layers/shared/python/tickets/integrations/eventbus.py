@@ -1,4 +1,5 @@
-"""EventBridge: status changes are published as `tickets` / `TicketStatusChanged`."""
+"""EventBridge: status changes are published as `tickets` / `TicketStatusChanged`, SLA facts as `TicketSlaWarning`
+and `TicketSlaBreached`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from tickets.config import settings
 
 SOURCE = "tickets"
 STATUS_CHANGED = "TicketStatusChanged"
+SLA_WARNING = "TicketSlaWarning"
+SLA_BREACHED = "TicketSlaBreached"
 
 
 class PublishFailed(Exception):

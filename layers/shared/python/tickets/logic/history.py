@@ -34,6 +34,12 @@ def entries_for(event: DomainEvent) -> list[tuple[int, str, dict[str, Any]]]:
         entry = {**base, "type": "commented", "from": None, "to": {"commentId": comment["id"],
                  "visibility": comment["visibility"], "author": comment["author"]}}  # fmt: skip
         return [(version, "commented", entry)]
+    if event.type in ("ticket.sla_warning", "ticket.sla_breached"):
+        kind = event.type.removeprefix("ticket.")
+        to = {k: v for k, v in event.data.items() if k != "ticket"}
+        # One write may record both stages of both targets: the key sorts them as they fell due.
+        order = f"sla#{to['target']}#{1 if kind == 'sla_warning' else 2}"
+        return [(version, order, {**base, "type": kind, "from": None, "to": to})]
     if event.type == "ticket.updated":
         changes = {k: v for k, v in event.data["changes"].items() if k not in _OWN_ENTRIES}
         if not changes:
@@ -54,7 +60,7 @@ def record(events: list[DomainEvent], kinds: frozenset[str]) -> int:
     for event in events:
         ticket = event.data.get("ticket") or {}
         for version, kind, entry in entries_for(event):
-            if kind in kinds:
+            if entry["type"] in kinds:
                 dal.put(event.tenantId, ticket["id"], version, kind, entry)
                 written += 1
     return written

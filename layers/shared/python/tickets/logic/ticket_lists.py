@@ -8,7 +8,8 @@ could drive it, estimates the items each would read for one page from those coun
 - GSI1 (status x priority): the partitions the filter's statuses and priorities span, merged on the ULID;
 - GSI3 (assignee x status, `UNASSIGNED` for none): the partitions of the filter's assignees and statuses, merged;
 - GSI2 (customer): the partitions of the filter's customers, merged;
-- sorts on updatedAt read GSI4 (its only order).
+- sorts on updatedAt read GSI4 (its only order), sorts on dueAt the DUE index (unfinished tickets that have a due
+  time, by it: "overdue" is `sort=dueAt&dueBefore=<now>`, one Query).
 
 Partitions that the counters say are empty are not read at all. Whatever the Query does not guarantee is checked in
 Python (the predicate), and the page is bounded by logic/paging.py's budget. `total` comes from the counters when
@@ -53,6 +54,7 @@ class Filter:
     customers: frozenset[str] | None = None
     created: tuple[str | None, str | None] = (None, None)
     updated: tuple[str | None, str | None] = (None, None)
+    due: tuple[str | None, str | None] = (None, None)
     checks: tuple[Check, ...] = field(default=(), compare=False)  # every other condition
     sort: str = "-createdAt"
 
@@ -66,11 +68,13 @@ class Filter:
         return replace(self, **changes)
 
     def within(self, name: str, low: str | None, high: str | None) -> Filter:
-        """This filter with the range `name` ("created" or "updated") narrowed to [low, high)."""
+        """This filter with the range `name` ("created", "updated" or "due") narrowed to [low, high)."""
         lo, hi = getattr(self, name)
         lo = low if lo is None else (lo if low is None else max(lo, low))
         hi = high if hi is None else (hi if high is None else min(hi, high))
-        return replace(self, created=(lo, hi)) if name == "created" else replace(self, updated=(lo, hi))
+        if name == "created":
+            return replace(self, created=(lo, hi))
+        return replace(self, updated=(lo, hi)) if name == "updated" else replace(self, due=(lo, hi))
 
     def check(self, *checks: Check) -> Filter:
         return replace(self, checks=(*self.checks, *checks))
@@ -78,7 +82,7 @@ class Filter:
     @property
     def empty(self) -> bool:
         sets = (self.statuses, self.priorities, self.assignees, self.customers)
-        ranges = (self.created, self.updated)
+        ranges = (self.created, self.updated, self.due)
         return any(s is not None and not s for s in sets) or any(lo and hi and lo >= hi for lo, hi in ranges)
 
 
@@ -93,6 +97,7 @@ _GUARANTEED = {
     "assignee-status": frozenset({"assignees", "statuses", "created"}),
     "customer": frozenset({"customers", "created"}),
     "updated": frozenset({"updated"}),
+    "due": frozenset({"due"}),
 }
 
 
@@ -113,7 +118,8 @@ def predicate(f: Filter, plan_name: str | None = None) -> paging.Predicate:
     if f.customers is not None and "customers" not in done:
         customers = f.customers
         parts.append(lambda t: t.get("customerId") in customers)
-    for (lo, hi), name, attr in ((f.created, "created", "createdAt"), (f.updated, "updated", "updatedAt")):
+    ranges = ((f.created, "created", "createdAt"), (f.updated, "updated", "updatedAt"), (f.due, "due", "dueAt"))
+    for (lo, hi), name, attr in ranges:
         if lo is not None and name not in done:
             parts.append(_at_or_after(attr, lo))
         if hi is not None and name not in done:
@@ -199,7 +205,9 @@ def _counted(f: Filter, c: Counts) -> list[int]:
 
 def exact_total(f: Filter, c: Counts) -> int | None:
     """The number of matches when one counter family covers every condition of the filter, else None."""
-    if not c.known or f.checks or f.created != (None, None) or f.updated != (None, None):
+    if not c.known or f.checks or any(r != (None, None) for r in (f.created, f.updated, f.due)):
+        return None
+    if f.sort.endswith("dueAt"):  # only the unfinished tickets that have a due time, which nothing counts
         return None
     statuses = _statuses(f)
     if f.assignees is None and f.customers is None:
@@ -230,11 +238,11 @@ class Plan:
 
     @property
     def position_re(self) -> re.Pattern[str]:
-        return _UPDATED_POSITION if self.name == "updated" else _CREATED_POSITION
+        return _TIMED_POSITION if self.name in ("updated", "due") else _CREATED_POSITION
 
 
 _CREATED_POSITION = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
-_UPDATED_POSITION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_TIMED_POSITION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 
 
 def _ms(ts: str) -> int:
@@ -252,6 +260,9 @@ def _id_bounds(f: Filter) -> tuple[str | None, str | None]:
 def candidates(tenant_id: str, f: Filter, c: Counts) -> list[Plan]:
     """Every Query shape that can drive the filter, in its sort order."""
     forward = not f.sort.startswith("-")
+    if f.sort.endswith("dueAt"):
+        stream = paging.Stream(keys.BY_DUE, keys.due_partition(tenant_id))
+        return [Plan("due", (stream,), forward, f.due[0], f.due[1])]
     if f.sort.endswith("updatedAt"):
         stream = paging.Stream(keys.BY_UPDATED, keys.updated_partition(tenant_id), size=_counted(f, c)[0] or None)
         return [Plan("updated", (stream,), forward, f.updated[0], f.updated[1])]
@@ -294,7 +305,7 @@ def choose(tenant_id: str, f: Filter, c: Counts, want: int) -> Plan:
     if not c.known:
         # A tenant not reindexed yet: its GSI1/GSI3 entries may have the old shapes, its counts are unknown. The
         # tenant's tickets (or GSI4, whose keys did not change) list it right, if slower.
-        plan = next(p for p in plans if p.name in ("tickets", "updated"))
+        plan = next(p for p in plans if p.name in ("tickets", "updated", "due"))
         return replace(plan, streams=tuple(replace(s, size=None) for s in plan.streams))
     matched = max(1, min(_counted(f, c)))
     best: Plan | None = None
@@ -391,6 +402,11 @@ def from_query(q: TicketListQuery, me: str | None) -> Filter:
         f = f.within("created", q.createdAfter, q.createdBefore)
     if q.updatedSince:
         f = f.within("updated", q.updatedSince, None)
+    if q.dueAfter or q.dueBefore:
+        f = f.within("due", q.dueAfter, q.dueBefore)
+    if q.slaBreached is not None:
+        breached = q.slaBreached
+        f = f.check(lambda t: sla_breached(t) is breached)
     if q.tag:
         tag = q.tag.casefold()  # tag names are unique case-insensitively, so the filter matches that way too
         f = f.check(lambda t: any(tag == name.casefold() for name in t.get("tags") or ()))
@@ -401,6 +417,12 @@ def from_query(q: TicketListQuery, me: str | None) -> Filter:
         needle = q.q.casefold()
         f = f.check(lambda t: needle in t["subject"].casefold() or needle in (t.get("description") or "").casefold())
     return f
+
+
+def sla_breached(ticket: dict[str, Any]) -> bool:
+    """Whether an SLA target of the ticket is breached (its first reply or its resolution)."""
+    sla = ticket.get("sla") or {}
+    return bool(sla.get("firstReplyBreachedAt") or sla.get("resolutionBreachedAt"))
 
 
 def list_tickets(tenant_id: str, q: TicketListQuery, me: str | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.logic import references
+from tickets.logic import references, sla
 from tickets.models.tickets import Status, TicketCreate, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
 
@@ -123,6 +123,8 @@ def insert_ticket(
         **snapshots,
     }
     try:
+        sla.apply(tenant_id, None, base, at, client_due=data.get("dueAt") is not None,
+                  sla_rev=int(tenant.get("slaRev") or 0))  # fmt: skip
         for attempt in range(ASSIGNMENT_RETRIES):
             ticket, guard = dict(base), None
             choice = assign(tenant) if assign else None
@@ -186,6 +188,7 @@ _NULLABLE = (
     "closedAt",
     "lastCommentAt",
     "firstRespondedAt",
+    "sla",
 )
 
 
@@ -218,12 +221,17 @@ def _check_if_match(ticket: dict[str, Any], versions: list[int] | None) -> None:
 
 # Fields that counters, index partitions, snapshots or status timestamps depend on: a patch touching
 # one of them is read, recomputed and written back in a transaction. Any other patch is one UpdateItem.
-# (priority: the status x priority counters and GSI1 partitions move with it.)
-_STRUCTURAL = frozenset({"status", "priority", "customerId", "assigneeId", "parentId"})
+# priority, groupId and dueAt move the ticket's SLA (logic/sla.py), which next_state computes; priority also moves the
+# status x priority counters and the ticket's GSI1 partition (dal/counters.py, dal/keys.py).
+_STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId", "priority", "groupId", "dueAt"})
 
 
 def _update_plain(
-    tenant_id: str, ticket_id: str, changes: dict[str, Any], versions: list[int] | None, actor: str | None
+    tenant_id: str,
+    ticket_id: str,
+    changes: dict[str, Any],
+    versions: list[int] | None,
+    actor: str | None,
 ) -> dict[str, Any]:
     if not ids.is_ulid(ticket_id):
         raise NotFound(f"no ticket {ticket_id}")
@@ -316,6 +324,7 @@ def next_state(
     _apply_status_times(new, old["status"], at)
     new["updatedAt"] = at
     new["version"] = old["version"] + 1
+    sla.apply(tenant_id, old, new, at, client_due="dueAt" in changes)
     return new
 
 

@@ -142,11 +142,6 @@ def _resolve(value: Any, me: str | None, where: str) -> Any:
     return value
 
 
-def _breached(ticket: dict[str, Any]) -> bool:
-    sla = ticket.get("sla") or {}
-    return bool(sla.get("firstReplyBreachedAt") or sla.get("resolutionBreachedAt"))
-
-
 def _check(condition: dict[str, Any], me: str | None, where: str) -> Check:
     """One condition as a check of a stored ticket."""
     field, op = condition["field"], condition["operator"]
@@ -161,11 +156,12 @@ def _check(condition: dict[str, Any], me: str | None, where: str) -> Check:
         return lambda t: any(n.casefold() in tags for n in t.get("tags") or ()) is positive
     if field == "slaBreached":
         wanted = bool(condition["value"])
-        return lambda t: (_breached(t) is wanted) is positive
+        return lambda t: (ticket_lists.sla_breached(t) is wanted) is positive
     values = {_resolve(v, me, where) for v in _values(condition)} if field.endswith("Id") else set(_values(condition))
     return lambda t: ((t.get(field) or None) in values) is positive
 
 
+_RANGES = {"createdAt": "created", "updatedAt": "updated", "dueAt": "due"}
 _NARROWABLE = {"status": "statuses", "priority": "priorities", "assigneeId": "assignees", "customerId": "customers"}
 
 
@@ -196,9 +192,9 @@ def to_filter(conditions: dict[str, Any], sort: str, me: str | None) -> Filter:
         where = f"conditions.all[{i}]"
         if (allowed := _allowed(c, me, where)) is not None:
             f = _narrow(f, c["field"], allowed)
-        elif c["field"] in ("createdAt", "updatedAt"):
+        elif c["field"] in _RANGES:
             span = (None, c["value"]) if c["operator"] == "before" else (c["value"], None)
-            f = f.within("created" if c["field"] == "createdAt" else "updated", *span)
+            f = f.within(_RANGES[c["field"]], *span)
         else:
             f = f.check(_check(c, me, where))
     anys: Sequence[dict[str, Any]] = conditions.get("any") or ()

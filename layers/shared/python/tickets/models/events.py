@@ -12,6 +12,8 @@ EventType = Literal[
     "ticket.deleted",
     "ticket.status_changed",
     "ticket.assigned",
+    "ticket.sla_warning",
+    "ticket.sla_breached",
     "comment.created",
     "webhook.test",
 ]
@@ -21,6 +23,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "ticket.deleted",
     "ticket.status_changed",
     "ticket.assigned",
+    "ticket.sla_warning",
+    "ticket.sla_breached",
     "comment.created",
 )
 

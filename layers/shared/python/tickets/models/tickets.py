@@ -199,6 +199,20 @@ class RequesterOut(OutputModel):
     phone: str | None = None
 
 
+class TicketSla(OutputModel):
+    """The ticket's SLA, computed by the API (read-only): the first matching policy's targets for its priority."""
+
+    policyId: str | None = Field(default=None, description="null: no policy matches the ticket any more")
+    firstReplyDueAt: DateTime | None = None
+    resolutionDueAt: DateTime | None = Field(
+        default=None,
+        description="Moves on by the business minutes the ticket spends pending or on_hold (pausedAt) or resolved",
+    )
+    firstReplyBreachedAt: DateTime | None = None
+    resolutionBreachedAt: DateTime | None = None
+    pausedAt: DateTime | None = Field(default=None, description="Set while pending or on_hold")
+
+
 class Ticket(OutputModel):
     id: str
     number: int
@@ -228,6 +242,7 @@ class Ticket(OutputModel):
     commentCount: int = 0
     lastCommentAt: DateTime | None = None
     firstRespondedAt: DateTime | None = Field(default=None, description="The first public comment by an agent")
+    sla: TicketSla | None = None
     version: int
 
 
@@ -235,7 +250,7 @@ class TicketPage(Page[Ticket]):
     pass
 
 
-SortKey = Literal["-createdAt", "createdAt", "-updatedAt", "updatedAt"]
+SortKey = Literal["-createdAt", "createdAt", "-updatedAt", "updatedAt", "dueAt", "-dueAt"]
 
 
 def _split_csv(value: Any) -> Any:
@@ -255,7 +270,13 @@ class TicketListQuery(PageQuery):
     createdBefore: Timestamp | None = None
     updatedSince: Timestamp | None = None
     q: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
-    sort: SortKey = "-createdAt"
+    dueBefore: Timestamp | None = Field(default=None, description="Tickets due before this time (overdue: now)")
+    dueAfter: Timestamp | None = Field(default=None, description="Tickets due at or after this time")
+    slaBreached: bool | None = Field(default=None, description="true: an SLA target of the ticket is breached")
+    sort: SortKey = Field(
+        default="-createdAt",
+        description="`dueAt` / `-dueAt` list the unfinished tickets that have a due time, soonest (latest) first",
+    )
 
     _csv = field_validator("status", "priority", mode="before")(_split_csv)
 

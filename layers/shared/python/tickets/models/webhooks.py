@@ -112,7 +112,7 @@ class RetryAccepted(OutputModel):
 
 class HistoryEntry(OutputModel):
     at: DateTime
-    type: Literal["created", "status_changed", "assigned", "updated", "commented"]
+    type: Literal["created", "status_changed", "assigned", "updated", "commented", "sla_warning", "sla_breached"]
     # "from" is a Python keyword: the field is named from_ and serialised as "from".
     from_: Any = Field(default=None, alias="from", serialization_alias="from")
     to: Any = None
