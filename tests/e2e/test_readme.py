@@ -240,3 +240,19 @@ def test_given_make_dev_when_the_attachment_session_runs_as_written_then_the_fil
     assert (tmp_path / "downloaded.pdf").read_bytes() == (tmp_path / "invoice.pdf").read_bytes() == b"%PDF-1.7\n%%EOF\n"
     got = stack.request("GET", f"/v1/attachments/{attachment['id']}", key=stack.api_key).json
     assert (got["state"], got["commentId"]) == ("ready", comment["id"])
+
+
+def test_given_make_dev_when_the_views_session_runs_as_written_then_the_view_lists_counts_and_goes(
+    stack: Stack, shell_env: dict[str, str], tmp_path: Path
+) -> None:
+    (block,) = sh_blocks("Lists at any size, and views")
+    session_start = "\n".join(commands(here(sh_blocks("A curl session")[0], stack))[:3])  # KEY, API, field()
+
+    done = bash(f"cd {tmp_path}\n{session_start}\n{here(block, stack)}", shell_env)
+
+    assert done.stdout.rstrip().endswith("204"), done.stdout
+    page, count, patched, listed = json_values(done.stdout)[:4]
+    assert {"data", "total", "totalExact", "nextCursor"} <= set(page) and count["total"] >= len(page["data"])
+    assert (count["viewId"], patched["sort"]) == (patched["id"], "-updatedAt")
+    assert patched["id"] in {v["id"] for v in listed["data"]}
+    assert stack.request("GET", f"/v1/views/{patched['id']}", key=stack.api_key).status == 404
