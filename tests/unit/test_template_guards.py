@@ -216,7 +216,7 @@ def test_given_the_metrics_namespace_then_every_metric_it_promises_is_counted_by
 
 
 # each calls tickets.metrics.flush()
-FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "queue_consumer", "websocket_handler"}
+FLUSHING_FACTORIES = {"make_handler", "stream_consumer", "record_consumer", "queue_consumer", "websocket_handler"}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

@@ -49,6 +49,10 @@ class InvalidParent(DomainError):
     status, code, title = 400, "INVALID_PARENT", "Unknown parent ticket"
 
 
+class InvalidGroup(DomainError):
+    status, code, title = 400, "INVALID_GROUP", "Unknown group"
+
+
 class InvalidTag(DomainError):
     status, code, title = 400, "INVALID_TAG", "Unknown tag"
 

@@ -115,7 +115,8 @@ def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
 _STORAGE_ATTRS = frozenset(
     {
         *("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"),
-        *("type", "tenantId", "expiresAt", "statusChanged", "assigneeChanged", "updatedBy"),
+        *("GSI5PK", "GSI5SK"),
+        *("type", "tenantId", "expiresAt", "statusChanged", "assigneeChanged", "routingChanged", "updatedBy"),
     }
 )
 

@@ -13,11 +13,13 @@ BY_STATUS = "GSI1"  # tickets of one status
 BY_CUSTOMER = "GSI2"  # tickets of one customer
 BY_ASSIGNEE = "GSI3"  # tickets of one agent
 BY_UPDATED = "GSI4"  # all tickets by updatedAt
+WAITING = "GSI5"  # tickets waiting in a group's queue (sparse): most urgent first, then oldest
 INDEX_KEYS = {
     BY_STATUS: ("GSI1PK", "GSI1SK"),
     BY_CUSTOMER: ("GSI2PK", "GSI2SK"),
     BY_ASSIGNEE: ("GSI3PK", "GSI3SK"),
     BY_UPDATED: ("GSI4PK", "GSI4SK"),
+    WAITING: ("GSI5PK", "GSI5SK"),
 }
 TICKET_PREFIX = "TICKET#"
 CUSTOMER_PREFIX = "CUSTOMER#"
@@ -85,7 +87,36 @@ def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
         keys |= {"GSI2PK": f"{t}#CUSTOMER#{item['customerId']}", "GSI2SK": tid}
     if item.get("assigneeId"):
         keys |= {"GSI3PK": f"{t}#ASSIGNEE#{item['assigneeId']}", "GSI3SK": tid}
+    # The sort key is always there (a plain priority change can keep it right without knowing whether the ticket
+    # waits); the partition key only while the ticket waits, which is what makes the index sparse.
+    keys["GSI5SK"] = waiting_sort(item.get("priority") or "medium", tid)
+    if waits(item):
+        keys["GSI5PK"] = waiting_partition(tenant_id, item["groupId"])
     return keys
+
+
+_FINISHED = ("resolved", "closed")
+# Most urgent first: the waiting index sorts on this rank, then on the (time-ordered) ticket id.
+PRIORITY_RANK = {"critical": 0, "urgent": 1, "high": 2, "medium": 3, "low": 4}
+
+
+def waits(ticket: dict | None) -> bool:
+    """A ticket in a group's queue: it has a group, no assignee, and is not resolved or closed."""
+    return bool(
+        ticket and ticket.get("groupId") and not ticket.get("assigneeId") and ticket.get("status") not in _FINISHED
+    )
+
+
+def waiting_partition(tenant_id: str, group_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#GROUP#{group_id}#WAITING"
+
+
+def waiting_sort(priority: str, ticket_id: str) -> str:
+    return f"{PRIORITY_RANK.get(priority, 9)}#{ticket_id}"
+
+
+def waiting_ticket_id(sort_key: str) -> str:
+    return sort_key.partition("#")[2]
 
 
 def status_partition(tenant_id: str, status: str) -> str:
@@ -157,6 +188,28 @@ AGENT_PREFIX = "AGENT#"
 
 def agent(tenant_id: str, agent_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"{AGENT_PREFIX}{agent_id}"}
+
+
+GROUP_PREFIX = "GROUP#"
+
+
+def group(tenant_id: str, group_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{GROUP_PREFIX}{group_id}"}
+
+
+def group_open_attr(group_id: str) -> str:
+    """COUNTS attribute: the group's unfinished tickets (a group that has any cannot be deleted)."""
+    return f"groupOpen#{group_id}"
+
+
+def business_hours(tenant_id: str, business_hours_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"BUSINESSHOURS#{business_hours_id}"}
+
+
+def routed(tenant_id: str, trigger: str) -> dict[str, str]:
+    """How many waiting tickets one routing trigger (a freed slot, an agent now able to take more) has assigned:
+    the waiting-tickets consumer's idempotency under stream re-runs. Expires (TTL) after two days."""
+    return {PK: tenant_pk(tenant_id), SK: f"ROUTED#{trigger}"}
 
 
 def dedupe(tenant_id: str, dedupe_key: str) -> dict[str, str]:

@@ -1,0 +1,262 @@
+"""Waiting tickets: the stream consumer that assigns a group's queued tickets when someone can take them.
+
+A ticket with a group that nobody could take waits unassigned in its group's queue (the sparse index GSI5: most
+urgent first, then oldest). The table's stream tells this consumer (its FilterCriteria in template.yaml keep to the
+writes marked `routingChanged`, ticket deletions that free a slot, and group changes) when that may have changed:
+
+- **a slot freed**: a ticket of agent A was resolved, closed, deleted, unassigned or reassigned away. A gets the
+  first waiting ticket of its groups that it can take (one per freed slot; never the very ticket it let go);
+- **an agent able to take more**: A became available, its capacity was raised or removed, it gained a skill or
+  joined a group. A gets waiting tickets of its groups until it is full (at most FILL_LIMIT for one change);
+- **a group routing again**: its routing left `manual` or its business hours changed. Each member is offered its
+  groups' waiting tickets as above;
+- **a ticket newly waiting** (created in a group nobody could take, moved to a group, unassigned, reopened): it is
+  routed by its group's rules, to anyone but the agent who just let it go.
+
+"Can take" is routing's own rule (logic/routing.py): available, under capacity, every required skill, the group's
+business hours open now, the group not `manual`; and the tenant's `autoAssign` on. Each assignment is the ticket's
+own guarded transaction (dal/tickets.AssignGuard: the agent's load as read, availability, capacity and membership
+re-checked), so it can race API requests and other slots and never exceed a capacity.
+
+Idempotent under stream re-runs: what a trigger may assign is counted in the same transaction as each assignment
+(`ROUTED#<trigger>`, dal/routing.trigger_step), the trigger named after the write that caused it (a ticket's id and
+version, an agent's change), so a re-run record continues where the first run stopped and never assigns twice; a
+newly waiting ticket that was routed is simply no longer waiting. The decisions are in logic/routing.py (pure); this
+module reads, decides and writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from tickets.dal import agents as agents_dal
+from tickets.dal import groups as groups_dal
+from tickets.dal import keys
+from tickets.dal import routing as routing_dal
+from tickets.dal import tenants as tenants_dal
+from tickets.dal import tickets as tickets_dal
+from tickets.dal.client import deserialize
+from tickets.dal.tickets import AssignGuard
+from tickets.logic import group_routing, routing
+from tickets.logic.calendar import Calendar
+from tickets.logic.tickets import next_state, shape
+from tickets.timeutil import now
+
+logger = Logger()
+
+ACTOR = "routing"  # who history and events name for an assignment this consumer makes
+FILL_LIMIT = 50  # the most waiting tickets one change of an agent (or group) assigns to one agent
+PEEK = 25  # waiting tickets read per Query of a queue
+MAX_PEEKS = 8  # pages of a queue looked through for a ticket the agent has the skills for (200 tickets)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Give `agent_id` up to `limit` waiting tickets of its groups (never those in `skip`)."""
+
+    agent_id: str
+    trigger: str
+    limit: int
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    """Route the newly waiting ticket by its group's rules (to anyone but `exclude`)."""
+
+    ticket_id: str
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass
+class Work:
+    tenant_id: str
+    routes: list[Route] = field(default_factory=list)
+    offers: list[Offer] = field(default_factory=list)
+
+
+def _image(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    return deserialize(raw) if raw else None
+
+
+def work_of(record: dict[str, Any]) -> Work | None:
+    """What one stream record asks of routing (None: nothing). Pure."""
+    change = record.get("dynamodb") or {}
+    new, old = _image(change.get("NewImage")), _image(change.get("OldImage"))
+    item = new or old or {}
+    work = Work(str(item.get("tenantId") or ""))
+    kind = item.get("type")
+    if kind == "ticket":
+        _ticket_work(work, old, new)
+    elif kind == "agent" and old and new and routing.may_take_more(old, new):
+        work.offers.append(Offer(new["id"], f"agent#{new['id']}#{_digest(new)}", FILL_LIMIT))
+    elif kind == "group" and old and new:
+        reopened = old.get("routing") != new.get("routing") or old.get("businessHoursId") != new.get("businessHoursId")
+        if reopened and new.get("routing") != routing.MANUAL:
+            trigger = f"group#{new['id']}#{new.get('version')}"
+            work.offers += [Offer(a, f"{trigger}#{a}", FILL_LIMIT) for a in new.get("agentIds") or []]
+    return work if work.tenant_id and (work.routes or work.offers) else None
+
+
+def _digest(agent: dict[str, Any]) -> str:
+    """An agent change's name: its time and what routing reads of it (two changes in one millisecond differ)."""
+    seen = [agent.get("updatedAt"), agent.get("available"), agent.get("capacity"),
+            sorted(agent.get("skills") or []), sorted(agent.get("groupIds") or [])]  # fmt: skip
+    return f"{agent.get('updatedAt')}#{hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:12]}"
+
+
+def _ticket_work(work: Work, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    ticket_id = str((new or old or {}).get("id"))
+    freed = tickets_dal.open_assignee(old)
+    if freed and freed != tickets_dal.open_assignee(new):
+        write = str(new["version"]) if new else f"{(old or {}).get('version')}-deleted"
+        work.offers.append(Offer(freed, f"ticket#{ticket_id}#{write}", 1, skip=(ticket_id,)))
+    if new and keys.waits(new) and (not keys.waits(old) or (old or {}).get("groupId") != new.get("groupId")):
+        let_go = (old or {}).get("assigneeId")
+        work.routes.append(Route(ticket_id, (let_go,) if let_go and not new.get("assigneeId") else ()))
+
+
+# ------------------------------------------------------------------------------------------------ acting
+
+
+@dataclass
+class _Batch:
+    """What one invocation reads once: tenants' autoAssign, groups' calendars."""
+
+    tenants: dict[str, bool] = field(default_factory=dict)
+    calendars: dict[tuple[str, str], Calendar | None] = field(default_factory=dict)
+
+    def auto_assign(self, tenant_id: str) -> bool:
+        if tenant_id not in self.tenants:
+            tenant = tenants_dal.get_tenant(tenant_id)
+            self.tenants[tenant_id] = bool(tenant) and (tenant or {}).get("autoAssign") is not False
+        return self.tenants[tenant_id]
+
+    def calendar(self, tenant_id: str, group: dict[str, Any]) -> Calendar | None:
+        key = (tenant_id, f"{group['id']}#{group.get('businessHoursId')}")
+        if key not in self.calendars:
+            self.calendars[key] = group_routing.calendar_of(tenant_id, group)
+        return self.calendars[key]
+
+
+def on_record(record: dict[str, Any], batch_state: dict[str, Any]) -> None:
+    """The consumer's record handler (functions/route_waiting_tickets)."""
+    work = work_of(record)
+    if work is None:
+        return
+    batch = batch_state.setdefault("routing", _Batch())
+    if not batch.auto_assign(work.tenant_id):
+        return
+    for route in work.routes:
+        route_waiting(work.tenant_id, route, batch)
+    for offer in work.offers:
+        fill(work.tenant_id, offer, batch)
+
+
+def _assign(
+    tenant_id: str, ticket: dict[str, Any], agent: dict[str, Any], guard: AssignGuard, extra: tuple[Any, ...] = ()
+) -> dict[str, Any]:
+    """Write `ticket` assigned to `agent` (raises what dal.tickets.replace raises)."""
+    old = shape(ticket)
+    fields = routing.assignment(old, agent)
+    changes = {k: v for k, v in fields.items() if k != "assignee"}
+    new = next_state(tenant_id, old, changes, {"assignee": fields["assignee"]})
+    tickets_dal.replace(tenant_id, old, new, ACTOR, guard=guard, extra=extra)
+    logger.info("waiting ticket assigned", extra={"tenant": tenant_id, "ticket": new["id"], "agent": agent["id"]})
+    return new
+
+
+def route_waiting(tenant_id: str, route: Route, batch: _Batch) -> None:
+    """Route one newly waiting ticket by its group's rules; nothing if it no longer waits or nobody can take it."""
+    for attempt in range(group_routing.ROUTING_RETRIES):
+        ticket = tickets_dal.get(tenant_id, route.ticket_id)
+        if not keys.waits(ticket):
+            return  # assigned, finished or deleted meanwhile (or by an earlier run of this record)
+        assert ticket is not None
+        group = groups_dal.get(tenant_id, ticket["groupId"])
+        if group is None:
+            return
+        members = routing_dal.agents(tenant_id, list(group.get("agentIds") or []))
+        agent = routing.choose_agent(
+            str(group.get("routing")),
+            members,
+            ticket.get("requiredSkills") or (),
+            now=now(),
+            calendar=batch.calendar(tenant_id, group),
+            exclude=route.exclude,
+        )
+        if agent is None:
+            return
+        try:
+            _assign(tenant_id, ticket, agent, group_routing.guard_for(group, agent))
+        except (tickets_dal.AssignmentRaced, tickets_dal.VersionConflict):
+            group_routing.jitter(attempt)
+            continue
+        return
+
+
+def _head(tenant_id: str, group_id: str, agent: dict[str, Any], skip: set[str]) -> dict[str, Any] | None:
+    """The first ticket of a group's queue the agent can take (by skills), looking through MAX_PEEKS pages."""
+    after = None
+    for _ in range(MAX_PEEKS):
+        entries = routing_dal.waiting(tenant_id, group_id, limit=PEEK, after=after)
+        pick = routing.choose_waiting(agent, {group_id: entries}, skip)
+        if pick is not None:
+            return pick[1]
+        if len(entries) < PEEK:
+            return None
+        after = entries[-1]["sort"]
+    return None
+
+
+def next_for(tenant_id: str, agent: dict[str, Any], batch: _Batch, skip: set[str]) -> tuple[str, str] | None:
+    """(group id, ticket id) of the waiting ticket the agent takes next: most urgent, then oldest, across the
+    queues of its groups that route now."""
+    heads: dict[str, list[dict[str, Any]]] = {}
+    for group in routing_dal.groups(tenant_id, sorted(agent.get("groupIds") or [])):
+        if group.get("routing") == routing.MANUAL or not routing.open_now(batch.calendar(tenant_id, group), now()):
+            continue
+        if head := _head(tenant_id, group["id"], agent, skip):
+            heads[group["id"]] = [head]
+    pick = routing.choose_waiting(agent, heads, skip)
+    return (pick[0], pick[1]["id"]) if pick else None
+
+
+def fill(tenant_id: str, offer: Offer, batch: _Batch) -> int:
+    """Assign the agent up to `offer.limit` waiting tickets of its groups while it can take them; how many now."""
+    done = routing_dal.trigger_count(tenant_id, offer.trigger) if offer.limit > 1 else 0
+    skip, assigned = set(offer.skip), 0
+    for attempt in range(offer.limit + group_routing.ROUTING_RETRIES):
+        if done >= offer.limit:
+            break
+        agent = agents_dal.get(tenant_id, offer.agent_id)
+        if agent is None or not routing.eligible(agent):
+            break  # gone, unavailable or full
+        found = next_for(tenant_id, agent, batch, skip)
+        if found is None:
+            break
+        group_id, ticket_id = found
+        ticket = tickets_dal.get(tenant_id, ticket_id)
+        if not keys.waits(ticket) or (ticket or {}).get("groupId") != group_id:
+            skip.add(ticket_id)  # the index lags the table: it was assigned, moved or finished meanwhile
+            continue
+        assert ticket is not None
+        if not routing.has_skills(agent, ticket.get("requiredSkills") or ()):
+            skip.add(ticket_id)
+            continue
+        guard = AssignGuard(agent["id"], int(agent.get("openTickets") or 0), group_id=group_id)
+        try:
+            _assign(tenant_id, ticket, agent, guard, (routing_dal.trigger_step(tenant_id, offer.trigger, done),))
+        except routing_dal.TriggerSpent:
+            break  # an earlier run of this record did it
+        except (tickets_dal.AssignmentRaced, tickets_dal.VersionConflict):
+            group_routing.jitter(attempt)
+            continue
+        done += 1
+        assigned += 1
+    return assigned
