@@ -220,12 +220,13 @@ class TestWorkOf:
         assert (offer.agent_id, offer.limit, offer.trigger.startswith("agent#A#t2#")) == ("A", waiting.FILL_LIMIT, True)
         assert waiting.work_of(record("MODIFY", {**old, "name": "x"}, old)) is None
 
-    def test_given_a_group_that_routes_again_then_every_member_is_offered(self):
+    def test_given_a_group_that_routes_again_then_its_queue_is_drained_by_its_own_method(self):
         old = {"type": "group", "tenantId": "T", "id": "G", "routing": "manual", "agentIds": ["A", "B"], "version": 2}
         new = {**old, "routing": "round_robin", "version": 3}
         work = waiting.work_of(record("MODIFY", new, old))
-        assert work is not None and [(o.agent_id, o.trigger) for o in work.offers] == [
-            ("A", "group#G#3#A"), ("B", "group#G#3#B"),
-        ]  # fmt: skip
+        assert work is not None and (work.drains, work.offers, work.routes) == (["G"], [], [])
+        hours = waiting.work_of(record("MODIFY", {**new, "businessHoursId": "BH", "version": 4}, new))
+        assert hours is not None and hours.drains == ["G"]
         assert waiting.work_of(record("MODIFY", {**old, "routing": "manual", "name": "x"}, old)) is None
         assert waiting.work_of(record("MODIFY", {**new, "routing": "manual"}, new)) is None
+        assert waiting.work_of(record("MODIFY", {**new, "agentIds": ["A"], "version": 4}, new)) is None

@@ -49,6 +49,10 @@ class InvalidParent(DomainError):
     status, code, title = 400, "INVALID_PARENT", "Unknown parent ticket"
 
 
+class InvalidBusinessHours(DomainError):
+    status, code, title = 400, "INVALID_BUSINESS_HOURS", "Unknown business hours"
+
+
 class InvalidGroup(DomainError):
     status, code, title = 400, "INVALID_GROUP", "Unknown group"
 

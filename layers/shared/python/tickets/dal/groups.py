@@ -25,7 +25,7 @@ from tickets.dal.client import (
     transact_write,
     value,
 )
-from tickets.errors import Conflict, ValidationFailed
+from tickets.errors import Conflict, FieldError, InvalidBusinessHours, ValidationFailed
 
 # The most groups an agent may be in: an agent's deletion updates each of them in one transaction (<= 100 items).
 MAX_AGENT_GROUPS = 48
@@ -86,11 +86,29 @@ def _leave(tenant_id: str, agent_id: str, group_id: str, at: str) -> dict[str, A
     }
 
 
-def _business_hours_check(tenant_id: str, business_hours_id: str) -> dict[str, Any]:
-    key = keys.business_hours(tenant_id, business_hours_id)
-    return {
-        "ConditionCheck": {"TableName": table(), "Key": serialize(key), "ConditionExpression": "attribute_exists(PK)"}
+def _business_hours_use(tenant_id: str, business_hours_id: str, delta: int) -> dict[str, Any]:
+    """Moves the business hours' `useCount` (how many SLA policies and groups name them: in use, they cannot be
+    deleted); taking a use requires them to exist. The same item as /v1/business-hours' own (dal/keys.py)."""
+    update: dict[str, Any] = {
+        "TableName": table(),
+        "Key": serialize(keys.business_hours(tenant_id, business_hours_id)),
+        "UpdateExpression": "ADD useCount :d",
+        "ExpressionAttributeValues": {":d": value(delta)},
+        "ConditionExpression": "attribute_exists(PK)",  # a use given back never makes an item of its own
     }
+    return {"Update": update}
+
+
+def _hours_change(tenant_id: str, old: str | None, new: str | None) -> list[tuple[dict[str, Any], tuple[str, str]]]:
+    """The business-hours uses a group's write moves (old -> new), each with its refusal label."""
+    if old == new:
+        return []
+    out = []
+    if new:
+        out.append((_business_hours_use(tenant_id, new, 1), ("businessHours", new)))
+    if old:
+        out.append((_business_hours_use(tenant_id, old, -1), ("hoursReleased", old)))
+    return out
 
 
 def _refused(reasons: list[str], items: list[tuple[str, str]]) -> Exception | None:
@@ -103,7 +121,9 @@ def _refused(reasons: list[str], items: list[tuple[str, str]]) -> Exception | No
                 "agentIds", f"agent {ident} is not an agent of this tenant (or is in {MAX_AGENT_GROUPS} groups already)"
             )
         if kind == "businessHours":
-            return ValidationFailed.of("businessHoursId", f"business hours {ident} do not exist")
+            return InvalidBusinessHours(
+                f"business hours {ident} do not exist", [FieldError("businessHoursId", "unknown")]
+            )
     return None
 
 
@@ -134,9 +154,9 @@ def create(tenant_id: str, group: dict[str, Any]) -> None:
     for agent_id in group["agentIds"]:
         items.append(_join(tenant_id, agent_id, group["id"], group["updatedAt"]))
         checks.append(("agent", agent_id))
-    if group.get("businessHoursId"):
-        items.append(_business_hours_check(tenant_id, group["businessHoursId"]))
-        checks.append(("businessHours", group["businessHoursId"]))
+    for item, label in _hours_change(tenant_id, None, group.get("businessHoursId")):
+        items.append(item)
+        checks.append(label)
     _write(items, checks)
 
 
@@ -161,9 +181,9 @@ def replace(tenant_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
     for agent_id in sorted(before - after):
         items.append(_leave(tenant_id, agent_id, new["id"], new["updatedAt"]))
         checks.append(("leaving", agent_id))
-    if new.get("businessHoursId") and new.get("businessHoursId") != old.get("businessHoursId"):
-        items.append(_business_hours_check(tenant_id, new["businessHoursId"]))
-        checks.append(("businessHours", new["businessHoursId"]))
+    for item, label in _hours_change(tenant_id, old.get("businessHoursId"), new.get("businessHoursId")):
+        items.append(item)
+        checks.append(label)
     _write(items, checks)
 
 
@@ -203,8 +223,9 @@ def delete(tenant_id: str, old: dict[str, Any], at: str) -> None:
     update["ExpressionAttributeNames"]["#open"] = keys.group_open_attr(old["id"])
     update["ExpressionAttributeValues"][":zero"] = value(0)
     leaving = [_leave(tenant_id, a, old["id"], at) for a in old.get("agentIds") or []]
+    released = [item for item, _ in _hours_change(tenant_id, old.get("businessHoursId"), None)]
     try:
-        transact_write([delete_op, count, *leaving])
+        transact_write([delete_op, count, *leaving, *released])
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise

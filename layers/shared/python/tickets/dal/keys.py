@@ -212,6 +212,22 @@ def routed(tenant_id: str, trigger: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"ROUTED#{trigger}"}
 
 
+# Groups whose queues wait for their business hours to open (every tenant: the scheduled reopen run reads them all,
+# by opening time, with one Query of this partition; no Scan).
+REOPEN_PARTITION = "ROUTING#REOPEN"
+
+
+def reopen(opens_at: str, tenant_id: str, group_id: str) -> dict[str, str]:
+    """A group's waiting tickets are to be routed at `opens_at` (ISO UTC), when its business hours open."""
+    return {PK: REOPEN_PARTITION, SK: f"{opens_at}#{tenant_id}#{group_id}"}
+
+
+def parse_reopen_sk(sk: str) -> tuple[str, str, str]:
+    """(opensAt, tenantId, groupId) of a reopen item's sort key."""
+    opens_at, tenant_id, group_id = sk.split("#")
+    return opens_at, tenant_id, group_id
+
+
 def dedupe(tenant_id: str, dedupe_key: str) -> dict[str, str]:
     """Points at the unfinished ticket a business event's dedupeKey belongs to (or a creation in flight)."""
     return {PK: tenant_pk(tenant_id), SK: f"DEDUPE#{dedupe_key}"}

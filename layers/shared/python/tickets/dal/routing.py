@@ -1,5 +1,6 @@
 """What routing reads and writes besides tickets: the group queues (the waiting index), agents and groups by id,
-and the count of tickets each routing trigger has assigned (the waiting-tickets consumer's idempotency)."""
+the count of tickets each routing trigger has assigned (the waiting-tickets consumer's idempotency), and the
+groups whose queues wait for their business hours to open (the reopen items)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from typing import Any
 
 from tickets.dal import keys
-from tickets.dal.client import get_many, serialize, table, value
+from tickets.dal.client import ddb, deserialize, get_many, serialize, table, value
 from tickets.dal.query import QueryPlan, query
 from tickets.dal.tickets import TxnItem
 
@@ -47,8 +48,6 @@ def waiting(tenant_id: str, group_id: str, *, limit: int, after: str | None = No
 
 
 def trigger_count(tenant_id: str, trigger: str) -> int:
-    from tickets.dal.client import ddb, deserialize
-
     resp = ddb().get_item(TableName=table(), Key=serialize(keys.routed(tenant_id, trigger)), ConsistentRead=True)
     return int(deserialize(resp["Item"]).get("assigned", 0)) if "Item" in resp else 0
 
@@ -72,3 +71,33 @@ def trigger_step(tenant_id: str, trigger: str, done: int) -> TxnItem:
         }
     }
     return update, TriggerSpent
+
+
+REOPEN_TTL_SECONDS = 7 * 24 * 3600  # after the opening: a reopen item nothing read (the schedule off) goes away
+
+
+def mark_reopen(opens_at: str, opens_at_epoch: int, tenant_id: str, group_id: str) -> None:
+    """Remember to route the group's waiting tickets at `opens_at` (idempotent: one item per group and opening)."""
+    item = {
+        **keys.reopen(opens_at, tenant_id, group_id),
+        "type": "reopen",
+        "expiresAt": opens_at_epoch + REOPEN_TTL_SECONDS,
+    }
+    ddb().put_item(TableName=table(), Item=serialize(item))
+
+
+def due_reopens(upto: str, *, limit: int) -> list[tuple[str, str, str]]:
+    """Up to `limit` reopen items due at or before `upto` (ISO UTC), earliest first: (opensAt, tenantId, groupId)."""
+    resp = ddb().query(
+        TableName=table(),
+        KeyConditionExpression="PK = :pk AND SK <= :upto",
+        ExpressionAttributeValues={":pk": value(keys.REOPEN_PARTITION), ":upto": value(f"{upto}#~")},
+        ScanIndexForward=True,
+        Limit=limit,
+        ProjectionExpression="SK",
+    )
+    return [keys.parse_reopen_sk(str(deserialize(i)["SK"])) for i in resp["Items"]]
+
+
+def clear_reopen(opens_at: str, tenant_id: str, group_id: str) -> None:
+    ddb().delete_item(TableName=table(), Key=serialize(keys.reopen(opens_at, tenant_id, group_id)))

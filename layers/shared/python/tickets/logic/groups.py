@@ -2,7 +2,8 @@
 
 Members are checked twice: read first (a clear 400 naming `agentIds` before anything is written), then inside the
 group's transaction, where every joining agent's item is updated (it lists its groups) on condition that it
-exists, so an agent deleted meanwhile cannot end up as a member. The business hours are checked the same way.
+exists, so an agent deleted meanwhile cannot end up as a member. The business hours are checked the same way, and
+the group takes a use of them in its transaction (their `useCount`: business hours in use cannot be deleted).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tickets.dal import keys
 from tickets.dal import routing as routing_dal
 from tickets.dal import tenants as tenants_dal
 from tickets.dal.query import QueryPlan
-from tickets.errors import NotFound, PreconditionFailed, ValidationFailed
+from tickets.errors import FieldError, InvalidBusinessHours, NotFound, PreconditionFailed, ValidationFailed
 from tickets.logic import paging
 from tickets.models.groups import GroupCreate, GroupListQuery, GroupPatch
 from tickets.timeutil import from_ms, iso, now_iso
@@ -43,7 +44,9 @@ def _check_members(tenant_id: str, agent_ids: list[str]) -> None:
 
 def _check_business_hours(tenant_id: str, hours_id: str | None) -> None:
     if hours_id and (not ids.is_ulid(hours_id) or dal.business_hours(tenant_id, hours_id) is None):
-        raise ValidationFailed.of("businessHoursId", f"business hours {hours_id} do not exist")
+        raise InvalidBusinessHours(
+            f"business hours {hours_id} do not exist", [FieldError("businessHoursId", "unknown")]
+        )
 
 
 def create_group(tenant_id: str, body: GroupCreate) -> dict[str, Any]:

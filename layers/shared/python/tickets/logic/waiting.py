@@ -1,4 +1,4 @@
-"""Waiting tickets: the stream consumer that assigns a group's queued tickets when someone can take them.
+"""Waiting tickets: the consumer that assigns a group's queued tickets when someone can take them.
 
 A ticket with a group that nobody could take waits unassigned in its group's queue (the sparse index GSI5: most
 urgent first, then oldest). The table's stream tells this consumer (its FilterCriteria in template.yaml keep to the
@@ -8,10 +8,14 @@ writes marked `routingChanged`, ticket deletions that free a slot, and group cha
   first waiting ticket of its groups that it can take (one per freed slot; never the very ticket it let go);
 - **an agent able to take more**: A became available, its capacity was raised or removed, it gained a skill or
   joined a group. A gets waiting tickets of its groups until it is full (at most FILL_LIMIT for one change);
-- **a group routing again**: its routing left `manual` or its business hours changed. Each member is offered its
-  groups' waiting tickets as above;
+- **a group routing again**: its routing left `manual` or its business hours changed. Its queue is drained in
+  order, each ticket routed by the group's own method (so least_loaded and round_robin still share it out);
 - **a ticket newly waiting** (created in a group nobody could take, moved to a group, unassigned, reopened): it is
   routed by its group's rules, to anyone but the agent who just let it go.
+
+A group whose business hours are closed routes nothing; where it has waiting tickets, a reopen item remembers
+when its hours open next (dal/routing.mark_reopen), and the function's schedule (every minute: `reopen_due`)
+drains the queue of every group whose opening has come, whatever the tenant.
 
 "Can take" is routing's own rule (logic/routing.py): available, under capacity, every required skill, the group's
 business hours open now, the group not `manual`; and the tenant's `autoAssign` on. Each assignment is the ticket's
@@ -21,8 +25,9 @@ re-checked), so it can race API requests and other slots and never exceed a capa
 Idempotent under stream re-runs: what a trigger may assign is counted in the same transaction as each assignment
 (`ROUTED#<trigger>`, dal/routing.trigger_step), the trigger named after the write that caused it (a ticket's id and
 version, an agent's change), so a re-run record continues where the first run stopped and never assigns twice; a
-newly waiting ticket that was routed is simply no longer waiting. The decisions are in logic/routing.py (pure); this
-module reads, decides and writes.
+ticket routed by its group's rules (a newly waiting one, a drained queue) is re-read consistently first and is
+simply no longer waiting the second time. The decisions are in logic/routing.py (pure); this module reads, decides
+and writes.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -45,7 +52,7 @@ from tickets.dal.tickets import AssignGuard
 from tickets.logic import group_routing, routing
 from tickets.logic.calendar import Calendar
 from tickets.logic.tickets import next_state, shape
-from tickets.timeutil import now
+from tickets.timeutil import iso, now
 
 logger = Logger()
 
@@ -53,6 +60,10 @@ ACTOR = "routing"  # who history and events name for an assignment this consumer
 FILL_LIMIT = 50  # the most waiting tickets one change of an agent (or group) assigns to one agent
 PEEK = 25  # waiting tickets read per Query of a queue
 MAX_PEEKS = 8  # pages of a queue looked through for a ticket the agent has the skills for (200 tickets)
+DRAIN_LIMIT = 200  # waiting tickets one drain of a queue looks at; the rest are left to the next scheduled run
+REOPEN_PAGE = 50  # reopen items read per Query by the scheduled run
+MAX_REOPENS = 500  # reopen items one scheduled run handles (the rest: the next minute)
+RETRY_REOPEN_AFTER = timedelta(minutes=5)  # a group whose drain failed is tried again after this
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class Work:
     tenant_id: str
     routes: list[Route] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
+    drains: list[str] = field(default_factory=list)  # groups whose queues to drain by their own routing
 
 
 def _image(raw: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -98,9 +110,8 @@ def work_of(record: dict[str, Any]) -> Work | None:
     elif kind == "group" and old and new:
         reopened = old.get("routing") != new.get("routing") or old.get("businessHoursId") != new.get("businessHoursId")
         if reopened and new.get("routing") != routing.MANUAL:
-            trigger = f"group#{new['id']}#{new.get('version')}"
-            work.offers += [Offer(a, f"{trigger}#{a}", FILL_LIMIT) for a in new.get("agentIds") or []]
-    return work if work.tenant_id and (work.routes or work.offers) else None
+            work.drains.append(str(new["id"]))
+    return work if work.tenant_id and (work.routes or work.offers or work.drains) else None
 
 
 def _digest(agent: dict[str, Any]) -> str:
@@ -130,6 +141,7 @@ class _Batch:
 
     tenants: dict[str, bool] = field(default_factory=dict)
     calendars: dict[tuple[str, str], Calendar | None] = field(default_factory=dict)
+    marked: set[tuple[str, str, str]] = field(default_factory=set)  # reopen items written by this invocation
 
     def auto_assign(self, tenant_id: str) -> bool:
         if tenant_id not in self.tenants:
@@ -156,6 +168,9 @@ def on_record(record: dict[str, Any], batch_state: dict[str, Any]) -> None:
         route_waiting(work.tenant_id, route, batch)
     for offer in work.offers:
         fill(work.tenant_id, offer, batch)
+    for group_id in work.drains:
+        if not drain(work.tenant_id, group_id, batch):
+            _mark(work.tenant_id, group_id, now() + timedelta(minutes=1), batch)  # the schedule goes on with it
 
 
 def _assign(
@@ -171,33 +186,101 @@ def _assign(
     return new
 
 
-def route_waiting(tenant_id: str, route: Route, batch: _Batch) -> None:
-    """Route one newly waiting ticket by its group's rules; nothing if it no longer waits or nobody can take it."""
+def _mark(tenant_id: str, group_id: str, at: datetime, batch: _Batch) -> None:
+    """Have the scheduled run drain the group's queue at `at` (a datetime), once per invocation and opening."""
+    opens_at = iso(at)
+    if (tenant_id, group_id, opens_at) not in batch.marked:
+        routing_dal.mark_reopen(opens_at, int(at.timestamp()), tenant_id, group_id)
+        batch.marked.add((tenant_id, group_id, opens_at))
+
+
+def _closed(tenant_id: str, group: dict[str, Any], batch: _Batch, *, if_waiting: bool = False) -> bool:
+    """Whether the group's business hours are closed now; if so, its queue is drained when they next open
+    (`if_waiting`: only if it has waiting tickets now, which the caller does not know)."""
+    calendar = batch.calendar(tenant_id, group)
+    if routing.open_now(calendar, now()):
+        return False
+    assert calendar is not None
+    if if_waiting and not routing_dal.waiting(tenant_id, group["id"], limit=1):
+        return True
+    try:
+        _mark(tenant_id, group["id"], calendar.next_open(now()), batch)
+    except ValueError:  # never open again within the calendar's horizon: nothing to wait for
+        logger.warning("group business hours never open", extra={"tenant": tenant_id, "group": group["id"]})
+    return True
+
+
+class Outcome(Enum):
+    ASSIGNED = "assigned"
+    GONE = "gone"  # no longer waiting (assigned, finished, moved or deleted meanwhile)
+    NOBODY = "nobody"  # nobody in its group can take this ticket now (skills), though someone could take another
+    FULL = "full"  # nobody in its group can take any ticket now (manual, closed, all unavailable or full)
+
+
+def route_waiting(tenant_id: str, route: Route, batch: _Batch, group_id: str | None = None) -> Outcome:
+    """Route one waiting ticket by its group's rules (`group_id`: only while it still waits in that group)."""
     for attempt in range(group_routing.ROUTING_RETRIES):
         ticket = tickets_dal.get(tenant_id, route.ticket_id)
-        if not keys.waits(ticket):
-            return  # assigned, finished or deleted meanwhile (or by an earlier run of this record)
+        if not keys.waits(ticket) or (group_id and (ticket or {}).get("groupId") != group_id):
+            return Outcome.GONE  # assigned, finished or deleted meanwhile (or by an earlier run of this record)
         assert ticket is not None
         group = groups_dal.get(tenant_id, ticket["groupId"])
-        if group is None:
-            return
+        if group is None or group.get("routing") == routing.MANUAL or _closed(tenant_id, group, batch):
+            return Outcome.FULL
         members = routing_dal.agents(tenant_id, list(group.get("agentIds") or []))
         agent = routing.choose_agent(
-            str(group.get("routing")),
-            members,
-            ticket.get("requiredSkills") or (),
-            now=now(),
-            calendar=batch.calendar(tenant_id, group),
-            exclude=route.exclude,
+            str(group.get("routing")), members, ticket.get("requiredSkills") or (), now=now(), exclude=route.exclude
         )
         if agent is None:
-            return
+            return Outcome.NOBODY if any(routing.eligible(m) for m in members) else Outcome.FULL
         try:
             _assign(tenant_id, ticket, agent, group_routing.guard_for(group, agent))
         except (tickets_dal.AssignmentRaced, tickets_dal.VersionConflict):
             group_routing.jitter(attempt)
             continue
-        return
+        return Outcome.ASSIGNED
+    return Outcome.NOBODY  # lost every race: the agents who won them will free slots in turn
+
+
+def drain(tenant_id: str, group_id: str, batch: _Batch) -> bool:
+    """Route the group's waiting tickets in queue order by the group's own method, until nobody in it can take
+    more; False if DRAIN_LIMIT tickets were looked at and there may be more to do."""
+    looked, after = 0, None
+    while looked < DRAIN_LIMIT:
+        entries = routing_dal.waiting(tenant_id, group_id, limit=PEEK, after=after)
+        for entry in entries:
+            looked += 1
+            if route_waiting(tenant_id, Route(entry["id"]), batch, group_id) is Outcome.FULL:
+                return True  # freed slots and agents' changes take it from here
+        if len(entries) < PEEK:
+            return True
+        after = entries[-1]["sort"]
+    return False
+
+
+def reopen_due(event: dict[str, Any]) -> dict[str, int]:
+    """The scheduled run (every minute): drain the queue of every group whose business hours have opened since
+    it was marked, every tenant. A run that fails midway leaves the rest of its items for the next one, and what
+    it did is not done twice (a drained ticket no longer waits)."""
+    upto = iso(now())  # the schedule's own time is ignored: a late run catches up to now
+    done = drained = 0
+    batch = _Batch()
+    while done < MAX_REOPENS:
+        due = routing_dal.due_reopens(upto, limit=min(REOPEN_PAGE, MAX_REOPENS - done))
+        for opens_at, tenant_id, group_id in due:
+            try:
+                if batch.auto_assign(tenant_id):
+                    if not drain(tenant_id, group_id, batch):
+                        _mark(tenant_id, group_id, now() + timedelta(minutes=1), batch)
+                    drained += 1
+            except Exception:  # one group's failure must not hold up the others: it is tried again later
+                logger.exception("reopen failed", extra={"tenant": tenant_id, "group": group_id})
+                _mark(tenant_id, group_id, now() + RETRY_REOPEN_AFTER, batch)
+            routing_dal.clear_reopen(opens_at, tenant_id, group_id)
+            done += 1
+        if len(due) < REOPEN_PAGE:
+            break
+    return {"reopened": done, "drained": drained}
 
 
 def _head(tenant_id: str, group_id: str, agent: dict[str, Any], skip: set[str]) -> dict[str, Any] | None:
@@ -219,7 +302,7 @@ def next_for(tenant_id: str, agent: dict[str, Any], batch: _Batch, skip: set[str
     queues of its groups that route now."""
     heads: dict[str, list[dict[str, Any]]] = {}
     for group in routing_dal.groups(tenant_id, sorted(agent.get("groupIds") or [])):
-        if group.get("routing") == routing.MANUAL or not routing.open_now(batch.calendar(tenant_id, group), now()):
+        if group.get("routing") == routing.MANUAL or _closed(tenant_id, group, batch, if_waiting=True):
             continue
         if head := _head(tenant_id, group["id"], agent, skip):
             heads[group["id"]] = [head]
