@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import TABLE, TenantKey, call, items
+from tests.utils import TableStream as Stream
 from tickets.dal import keys
 from tickets.dal.client import serialize
 from tools import template
 from tools.events import FakeContext
-from tools.eventsources import Clients, matches, stream_record
 
 FN = template.functions()["RouteWaitingTicketsFunction"]
 STREAM = next(s for s in FN.event_sources if isinstance(s, template.DynamoDBStreamSource))
@@ -24,37 +24,9 @@ WEDNESDAY_10 = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday, 10:00 U
 NINE_TO_FIVE = [{"day": d, "start": "09:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri")]
 
 
-class Stream:
-    """The table's stream in moto; `new()` gives the records not read before that pass the consumer's filters."""
-
-    def __init__(self, aws: Any) -> None:
-        self.client = Clients.create("us-east-1").streams
-        self.arn = aws.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-        self.seen: set[str] = set()
-
-    def new(self) -> list[dict[str, Any]]:
-        out = []
-        for shard in self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
-            iterator = self.client.get_shard_iterator(
-                StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            while iterator:
-                resp = self.client.get_records(ShardIterator=iterator, Limit=1000)
-                if not resp["Records"]:
-                    break
-                iterator = resp.get("NextShardIterator")
-                for raw in resp["Records"]:
-                    record = stream_record(raw, self.arn, "us-east-1")
-                    if record["eventID"] not in self.seen:
-                        self.seen.add(record["eventID"])
-                        if matches(STREAM.filters, record):
-                            out.append(record)
-        return out
-
-
 @pytest.fixture
 def stream(aws: Any) -> Stream:
-    return Stream(aws)
+    return Stream(aws, TABLE, STREAM.filters)
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
