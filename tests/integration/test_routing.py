@@ -349,6 +349,27 @@ def test_given_a_group_that_leaves_manual_then_its_queue_is_shared_out_by_its_me
 # ------------------------------------------------------------------------------------------------ re-runs
 
 
+def test_given_an_assigned_ticket_deleted_or_unassigned_then_its_slot_goes_to_the_queue_and_not_back_to_it(
+    aws, tenant, stream
+):
+    ann, bea = agent(tenant.key, "Ann", capacity=1), agent(tenant.key, "Bea", capacity=1)
+    g = group(tenant.key, [ann["id"], bea["id"]])
+    held = [ticket(tenant.key, groupId=g["id"]) for _ in range(2)]  # Ann's, then Bea's
+    queued = [ticket(tenant.key, groupId=g["id"]) for _ in range(2)]
+    consume(stream.new())
+    assert [t["assigneeId"] for t in held + queued] == [ann["id"], bea["id"], None, None]
+
+    assert call("DELETE", f"/v1/tickets/{held[0]['id']}", key=tenant.key).status == 204  # the REMOVE frees Ann
+    consume(stream.new())
+    assert get_ticket(tenant.key, queued[0]["id"])["assigneeId"] == ann["id"]
+
+    patch(f"/v1/tickets/{held[1]['id']}", tenant.key, {"assigneeId": None})  # Bea lets hers go: it waits again
+    consume(stream.new())
+    assert get_ticket(tenant.key, queued[1]["id"])["assigneeId"] == bea["id"]  # not the one she let go
+    assert get_ticket(tenant.key, held[1]["id"])["assigneeId"] is None  # and hers waits: Ann is full
+    assert load(tenant.key, ann, bea) == [1, 1]
+
+
 def test_given_an_agent_that_becomes_available_then_it_fills_to_capacity_once_however_often_the_record_runs(
     aws, tenant, stream
 ):
