@@ -18,6 +18,7 @@ BY_ASSIGNEE = "GSI3"  # tickets of one agent
 BY_UPDATED = "GSI4"  # all tickets by updatedAt
 BY_DUE = "DUE"  # unfinished tickets that have a dueAt, by dueAt (per tenant)
 SLA_DUE = "SLADUE"  # every tenant's tickets with an open SLA stage, by the instant the sweep must act (global)
+WAITING = "GSI5"  # tickets waiting in a group's queue (sparse): most urgent first, then oldest
 INDEX_KEYS = {
     BY_STATUS: ("GSI1PK", "GSI1SK"),
     BY_CUSTOMER: ("GSI2PK", "GSI2SK"),
@@ -25,6 +26,7 @@ INDEX_KEYS = {
     BY_UPDATED: ("GSI4PK", "GSI4SK"),
     BY_DUE: ("DUEPK", "DUESK"),
     SLA_DUE: ("SLADUEPK", "SLADUESK"),
+    WAITING: ("GSI5PK", "GSI5SK"),
 }
 TICKET_PREFIX = "TICKET#"
 CUSTOMER_PREFIX = "CUSTOMER#"
@@ -96,6 +98,11 @@ def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
         keys |= {"DUEPK": due_partition(tenant_id), "DUESK": f"{item['dueAt']}#{tid}"}
     if next_at := (item.get("sla") or {}).get("nextAt"):
         keys |= sla_due_keys(tenant_id, tid, next_at, item.get("updatedAt"))
+    # The sort key is always there (a plain priority change can keep it right without knowing whether the ticket
+    # waits); the partition key only while the ticket waits, which is what makes the index sparse.
+    keys["GSI5SK"] = waiting_sort(item.get("priority") or "medium", tid)
+    if waits(item):
+        keys["GSI5PK"] = waiting_partition(tenant_id, item["groupId"])
     return keys
 
 
@@ -158,6 +165,30 @@ def sla_policy(tenant_id: str, position: int, policy_id: str) -> dict[str, str]:
 def sla_policy_pointer(tenant_id: str, policy_id: str) -> dict[str, str]:
     """Where a policy sits (its position), by id: GET, PATCH and DELETE by id read it first."""
     return {PK: tenant_pk(tenant_id), SK: f"SLAPOLICYID#{policy_id}"}
+
+
+_FINISHED = ("resolved", "closed")
+# Most urgent first: the waiting index sorts on this rank, then on the (time-ordered) ticket id.
+PRIORITY_RANK = {"critical": 0, "urgent": 1, "high": 2, "medium": 3, "low": 4}
+
+
+def waits(ticket: dict | None) -> bool:
+    """A ticket in a group's queue: it has a group, no assignee, and is not resolved or closed."""
+    return bool(
+        ticket and ticket.get("groupId") and not ticket.get("assigneeId") and ticket.get("status") not in _FINISHED
+    )
+
+
+def waiting_partition(tenant_id: str, group_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#GROUP#{group_id}#WAITING"
+
+
+def waiting_sort(priority: str, ticket_id: str) -> str:
+    return f"{PRIORITY_RANK.get(priority, 9)}#{ticket_id}"
+
+
+def waiting_ticket_id(sort_key: str) -> str:
+    return sort_key.partition("#")[2]
 
 
 def status_partition(tenant_id: str, status: str) -> str:
@@ -229,6 +260,40 @@ AGENT_PREFIX = "AGENT#"
 
 def agent(tenant_id: str, agent_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"{AGENT_PREFIX}{agent_id}"}
+
+
+GROUP_PREFIX = "GROUP#"
+
+
+def group(tenant_id: str, group_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{GROUP_PREFIX}{group_id}"}
+
+
+def group_open_attr(group_id: str) -> str:
+    """COUNTS attribute: the group's unfinished tickets (a group that has any cannot be deleted)."""
+    return f"groupOpen#{group_id}"
+
+
+def routed(tenant_id: str, trigger: str) -> dict[str, str]:
+    """How many waiting tickets one routing trigger (a freed slot, an agent now able to take more) has assigned:
+    the waiting-tickets consumer's idempotency under stream re-runs. Expires (TTL) after two days."""
+    return {PK: tenant_pk(tenant_id), SK: f"ROUTED#{trigger}"}
+
+
+# Groups whose queues wait for their business hours to open (every tenant: the scheduled reopen run reads them all,
+# by opening time, with one Query of this partition; no Scan).
+REOPEN_PARTITION = "ROUTING#REOPEN"
+
+
+def reopen(opens_at: str, tenant_id: str, group_id: str) -> dict[str, str]:
+    """A group's waiting tickets are to be routed at `opens_at` (ISO UTC), when its business hours open."""
+    return {PK: REOPEN_PARTITION, SK: f"{opens_at}#{tenant_id}#{group_id}"}
+
+
+def parse_reopen_sk(sk: str) -> tuple[str, str, str]:
+    """(opensAt, tenantId, groupId) of a reopen item's sort key."""
+    opens_at, tenant_id, group_id = sk.split("#")
+    return opens_at, tenant_id, group_id
 
 
 def dedupe(tenant_id: str, dedupe_key: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from tickets.dal.client import (
     update_or_none,
     value,
 )
-from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
+from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidGroup, InvalidParent
 
 
 class VersionConflict(Exception):
@@ -72,7 +72,7 @@ def _agent_count(tenant_id: str, agent_id: str, delta: int) -> dict[str, Any]:
         "Update": {
             "TableName": table(),
             "Key": serialize(keys.agent(tenant_id, agent_id)),
-            "UpdateExpression": "ADD openTickets :d",
+            "UpdateExpression": "ADD openTickets :d REMOVE routingChanged",
             "ExpressionAttributeValues": {":d": value(delta)},
         }
     }
@@ -121,11 +121,39 @@ class AssignmentRaced(Exception):
 
 @dataclass(frozen=True)
 class AssignGuard:
-    """Auto-assignment's view of the chosen agent, re-checked inside the write."""
+    """Routing's view of the chosen agent, re-checked inside the write (AssignmentRaced if it no longer holds).
+
+    Always: the agent's openTickets is still what was read (a racing request that chose it too chooses again),
+    it is still available, and below its capacity as stored at that moment, so no race exceeds a capacity.
+    As asked: still of `level` (api-create's N1 rule), still a member of `group_id`, and for round robin still
+    last assigned when it was read (`last_assigned_at`, None: never), so "least recently assigned" holds too.
+    """
 
     agent_id: str
     open_tickets: int
-    level: str
+    level: str | None = None
+    group_id: str | None = None
+    round_robin: bool = False
+    last_assigned_at: str | None = None
+
+    def conditions(self, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+        out = ["openTickets = :seen", "available = :yes", "(attribute_not_exists(#cap) OR openTickets < #cap)"]
+        names["#cap"] = "capacity"  # a reserved word
+        values |= {":seen": value(self.open_tickets), ":yes": value(True)}
+        if self.level is not None:
+            out.append("#level = :level")
+            names["#level"] = "level"
+            values[":level"] = value(self.level)
+        if self.group_id is not None:
+            out.append("contains(groupIds, :group)")
+            values[":group"] = value(self.group_id)
+        if self.round_robin:
+            if self.last_assigned_at is None:
+                out.append("attribute_not_exists(lastAssignedAt)")
+            else:
+                out.append("lastAssignedAt = :last")
+                values[":last"] = value(self.last_assigned_at)
+        return out
 
 
 def _open_assignee(ticket: dict[str, Any] | None) -> str | None:
@@ -133,6 +161,34 @@ def _open_assignee(ticket: dict[str, Any] | None) -> str | None:
     if not ticket or ticket.get("status") in FINISHED:
         return None
     return ticket.get("assigneeId") or None
+
+
+def open_assignee(ticket: dict[str, Any] | None) -> str | None:
+    return _open_assignee(ticket)
+
+
+def _open_group(ticket: dict[str, Any] | None) -> str | None:
+    """The group whose open-ticket count (COUNTS `groupOpen#<id>`) this ticket is part of, if any."""
+    if not ticket or ticket.get("status") in FINISHED:
+        return None
+    return ticket.get("groupId") or None
+
+
+def _group_deltas(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, int]:
+    before, after = _open_group(old), _open_group(new)
+    if before == after:
+        return {}
+    deltas = {keys.group_open_attr(before): -1} if before else {}
+    return deltas | ({keys.group_open_attr(after): 1} if after else {})
+
+
+def routing_changed(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
+    """Whether a write can give routing something to do: an agent's open slot freed (the ticket resolved, closed,
+    deleted, unassigned or reassigned away from it), or the ticket newly waiting in a group's queue. Such writes
+    carry the `routingChanged` marker, which the waiting-tickets consumer's stream filter keys on."""
+    freed = _open_assignee(old) is not None and _open_assignee(old) != _open_assignee(new)
+    group_changed = (old or {}).get("groupId") != (new or {}).get("groupId")
+    return freed or (keys.waits(new) and (not keys.waits(old) or group_changed))
 
 
 def _agent_ops(
@@ -165,15 +221,14 @@ def _agent_ops(
             conditions.append("attribute_exists(PK)")
         error: type[Exception] | None = InvalidAssignee if agent_id == newly_assigned else None
         if guard is not None and agent_id == guard.agent_id:
-            conditions += ["openTickets = :seen", "available = :yes", "#level = :level"]
-            values |= {":seen": value(guard.open_tickets), ":yes": value(True), ":level": value(guard.level)}
-            names["#level"] = "level"
+            conditions += guard.conditions(names, values)
             error = AssignmentRaced
         expression = " ".join(
             part
             for part in ("SET " + ", ".join(sets) if sets else "", "ADD " + ", ".join(adds) if adds else "")
             if part
         )
+        expression += " REMOVE routingChanged"  # the marker of an agent's own change (logic/agents.py) is spent
         update: dict[str, Any] = {
             "TableName": table(),
             "Key": serialize(keys.agent(tenant_id, agent_id)),
@@ -200,6 +255,8 @@ def _reference_checks(
     old = old or {}
     if ticket.get("parentId") and ticket["parentId"] != old.get("parentId"):
         txn.add(_exists_check(keys.ticket(tenant_id, ticket["parentId"])), InvalidParent)
+    if ticket.get("groupId") and ticket["groupId"] != old.get("groupId"):
+        txn.add(_exists_check(keys.group(tenant_id, ticket["groupId"])), InvalidGroup)
     old_c, new_c = old.get("customerId"), ticket.get("customerId")
     if old_c != new_c:
         if new_c:
@@ -233,7 +290,12 @@ def create(
                 "Item": serialize(
                     _ticket_item(
                         tenant_id,
-                        {**ticket, "updatedBy": actor, "assigneeChanged": bool(ticket.get("assigneeId")) or None},
+                        {
+                            **ticket,
+                            "updatedBy": actor,
+                            "assigneeChanged": bool(ticket.get("assigneeId")) or None,
+                            "routingChanged": routing_changed(None, ticket) or None,
+                        },
                     )
                 ),
                 "ConditionExpression": "attribute_not_exists(PK)",
@@ -251,7 +313,7 @@ def create(
             }
         }
     )
-    txn.add(counters.add(tenant_id, {"total": 1, status: 1}))
+    txn.add(counters.add(tenant_id, {"total": 1, status: 1, **_group_deltas(None, ticket)}))
     _reference_checks(tenant_id, txn, ticket, None, guard)
     if dedupe_claim is not None:
         txn.add(
@@ -278,9 +340,11 @@ def replace(
     actor: str | None = None,
     *,
     extra: Sequence[TxnItem] = (),
+    guard: AssignGuard | None = None,
 ) -> None:
     """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction,
-    and so do `extra` items (the comment that a reply adds, the attachments it claims)."""
+    and so do `extra` items (the comment that a reply adds, the attachments it claims). `guard`: as in create(),
+    for a write that routes the ticket to an agent."""
     item = _ticket_item(tenant_id, {**new, "updatedBy": actor})
     # Markers only on writes that change the status or set a new assignee, so the stream filters of the
     # status-event and assignment-email consumers (template.yaml FilterCriteria) skip every other change.
@@ -288,6 +352,8 @@ def replace(
         item["statusChanged"] = True
     if new.get("assigneeId") and new.get("assigneeId") != old.get("assigneeId"):
         item["assigneeChanged"] = True
+    if routing_changed(old, new):
+        item["routingChanged"] = True
     put = {
         "TableName": table(),
         "Item": serialize(item),
@@ -296,13 +362,12 @@ def replace(
     }
     txn = _Txn([], [])
     txn.add({"Put": put})
+    moved = _group_deltas(old, new)
     if old["status"] != new["status"]:
-        txn.add(
-            counters.add(
-                tenant_id, {keys.status_count_attr(old["status"]): -1, keys.status_count_attr(new["status"]): 1}
-            )
-        )
-    _reference_checks(tenant_id, txn, new, old)
+        moved |= {keys.status_count_attr(old["status"]): -1, keys.status_count_attr(new["status"]): 1}
+    if moved:
+        txn.add(counters.add(tenant_id, moved))
+    _reference_checks(tenant_id, txn, new, old, guard)
     for extra_item, on_fail in extra:
         txn.add(extra_item, on_fail)
     if len(txn.items) == 1:
@@ -361,7 +426,9 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
         }
     )
     txn.add({"Delete": {"TableName": table(), "Key": serialize(keys.ticket_ref(tenant_id, old["number"]))}})
-    txn.add(counters.add(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1}))
+    txn.add(
+        counters.add(tenant_id, {"total": -1, keys.status_count_attr(old["status"]): -1, **_group_deltas(old, None)})
+    )
     if old.get("customerId"):
         txn.add(_customer_count(tenant_id, old["customerId"], -1))
     if agent_id := _open_assignee(old):
@@ -403,6 +470,9 @@ def update_fields(
         ":gsi4": value(f"{updated_at}#{ticket_id}"),
     }
     sets = ["#version = #version + :one", "#updatedAt = :now", "GSI4SK = :gsi4"]
+    if "priority" in changes:  # the waiting index's sort key (keys.ticket_index_keys): always kept, used if waiting
+        sets.append("GSI5SK = :gsi5")
+        values[":gsi5"] = value(keys.waiting_sort(changes["priority"], ticket_id))
     removes, differs = [], []
     if actor:
         sets.append("updatedBy = :actor")
@@ -431,7 +501,7 @@ def update_fields(
         condition += (
             f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
         )
-    removes += ["statusChanged", "assigneeChanged", "slaChanged"]  # see replace(): this write changes none of them
+    removes += ["statusChanged", "assigneeChanged", "slaChanged", "routingChanged"]  # see replace(): none changes
     expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
     try:
         resp = ddb().update_item(
