@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,38 @@ def ticket_totals(tenant_items: list[dict[str, Any]]) -> dict[str, int]:
             out["total"] += int(v)
             out[f"status#{status}"] = out.get(f"status#{status}", 0) + int(v)
     return out
+
+
+class TableStream:
+    """A table's stream in moto, read from its start; `new()` gives the records not read before, shaped as Lambda
+    gives them to a consumer and (unless `filtered=False`) through that consumer's `filters`."""
+
+    def __init__(self, aws: Any, table: str, filters: Iterable[dict[str, Any]]) -> None:
+        from tools.eventsources import Clients
+
+        self.client = Clients.create("us-east-1").streams
+        self.arn = aws.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        self.filters = list(filters)
+        self.seen: set[str] = set()
+
+    def new(self, *, filtered: bool = True) -> list[dict[str, Any]]:
+        from tools.eventsources import matches, stream_record
+
+        out = []
+        for shard in self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
+            iterator = self.client.get_shard_iterator(
+                StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                resp = self.client.get_records(ShardIterator=iterator, Limit=1000)
+                if not resp["Records"]:
+                    break
+                iterator = resp.get("NextShardIterator")
+                for raw in resp["Records"]:
+                    record = stream_record(raw, self.arn, "us-east-1")
+                    if record["eventID"] in self.seen:
+                        continue
+                    self.seen.add(record["eventID"])
+                    if not filtered or matches(self.filters, record):
+                        out.append(record)
+        return out

@@ -7,9 +7,10 @@ batch (DynamoDB stream records or SQS messages) for a consumer. `make invoke`, `
 tests/integration/test_sample_events.py use them as they are.
 
 The events name the demo tenant's data, which `seed()` creates under fixed ids: the demo tenant (prefix DEMO),
-a dev-only key that the events carry (SAMPLE_KEY, never a real credential), and one customer, agent, tag,
-webhook and ticket (DEMO-1). `make dev` seeds its demo tenant with it, `make invoke` seeds its throwaway moto
-with it, and the sample-event test seeds each test's moto with it, so every sample finds what it names.
+a dev-only key that the events carry (SAMPLE_KEY, never a real credential), and one customer, agent, group (of
+that agent), tag, webhook and ticket (DEMO-1). `make dev` seeds its demo tenant with it, `make invoke` seeds its
+throwaway moto with it, and the sample-event test seeds each test's moto with it, so every sample finds what it
+names.
 Request id and time are fixed so that regenerating changes nothing.
 """
 
@@ -37,6 +38,7 @@ DEMO_TENANT_ID = "01KQ219W80DEM0TENANT000000"
 SAMPLE_TICKET_ID = "01KQ219W80DEM0T1CKET000000"  # reference DEMO-1
 SAMPLE_CUSTOMER_ID = "01KQ219W80DEM0CVSTMER00000"  # externalId crm-4711
 SAMPLE_AGENT_ID = "01KQ219W80DEM0AGENT0000000"
+SAMPLE_GROUP_ID = "01KQ219W80DEM0GR0VP0000000"  # "Billing", round robin, the demo agent its one member
 SAMPLE_TAG_ID = "01KQ219W80DEM0TAG000000000"
 SAMPLE_WEBHOOK_ID = "01KQ219W80DEM0WEBH00K00000"
 SAMPLE_VIEW_ID = "01KQ219W80DEM0V1EW00000000"  # a shared view: urgent or high, unfinished, billing or invoices
@@ -65,6 +67,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "requester": {"name": "Ada Lovelace", "email": "ada@example.com"},
             "tags": ["checkout", "payments"],
             "metadata": {"orderId": "ord_98431", "errorCode": "PAY-502"},
+            "groupId": SAMPLE_GROUP_ID,
         }
     },
     "update_ticket": {
@@ -166,9 +169,29 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "unlink_ticket_customer": {"params": {"id": SAMPLE_TICKET_ID}},
     "list_agents": {"query": {"limit": "50"}},
     "get_agent": {"params": {"id": SAMPLE_AGENT_ID}},
-    "create_agent": {"body": {"name": "Katherine Johnson", "email": "katherine@example.com", "level": "N2"}},
+    "create_agent": {
+        "body": {
+            "name": "Katherine Johnson",
+            "email": "katherine@example.com",
+            "level": "N2",
+            "skills": ["billing", "french"],
+            "capacity": 20,
+        }
+    },
     "update_agent": {"params": {"id": SAMPLE_AGENT_ID}, "body": {"available": False}},
     "delete_agent": {"params": {"id": SAMPLE_AGENT_ID}},
+    "list_groups": {"query": {"limit": "50"}},
+    "get_group": {"params": {"id": SAMPLE_GROUP_ID}},
+    "create_group": {
+        "body": {
+            "name": "Escalations",
+            "description": "Second line: outages and refunds over 500 EUR",
+            "agentIds": [SAMPLE_AGENT_ID],
+            "routing": "least_loaded",
+        }
+    },
+    "update_group": {"params": {"id": SAMPLE_GROUP_ID}, "body": {"routing": "manual", "description": "By hand"}},
+    "delete_group": {"params": {"id": SAMPLE_GROUP_ID}},
     "create_realtime_token": {},
     "list_views": {"query": {"limit": "20"}},
     "create_view": {
@@ -243,10 +266,22 @@ def seed(api_key: str | None = None) -> Demo:
     once, on an empty table, in the functions' environment (TABLE_NAME, ...) and before anything else runs.
     """
     template.ensure_shared_layer_on_path()
-    from tickets.logic import admin, agents, business_hours, customers, sla_policies, tags, tickets, views, webhooks
+    from tickets.logic import (
+        admin,
+        agents,
+        business_hours,
+        customers,
+        groups,
+        sla_policies,
+        tags,
+        tickets,
+        views,
+        webhooks,
+    )
     from tickets.models.agents import AgentCreate
     from tickets.models.business_hours import BusinessHoursCreate
     from tickets.models.customers import CustomerCreate
+    from tickets.models.groups import GroupCreate
     from tickets.models.sla_policies import SlaPolicyCreate
     from tickets.models.tags import TagCreate
     from tickets.models.tenants import SCOPES, Principal, TenantCreate
@@ -268,6 +303,9 @@ def seed(api_key: str | None = None) -> Demo:
         )
     with _made_with_id(SAMPLE_AGENT_ID):
         agents.create_agent(DEMO_TENANT_ID, AgentCreate(name="Grace Hopper", email="grace@example.com"))
+    with _made_with_id(SAMPLE_GROUP_ID):
+        group = GroupCreate.model_validate({"name": "Billing", "agentIds": [SAMPLE_AGENT_ID], "routing": "round_robin"})
+        groups.create_group(DEMO_TENANT_ID, group)
     with _made_with_id(SAMPLE_TAG_ID):
         tags.create_tag(DEMO_TENANT_ID, TagCreate(name="invoices"))
     with _made_with_id(SAMPLE_WEBHOOK_ID):
@@ -325,6 +363,7 @@ _SAMPLE_TICKET = {
     "requester": {**_SEED_TICKET["requester"], "phone": None},
     "customFields": {},
     "metadata": {},
+    "requiredSkills": [],
     "id": SAMPLE_TICKET_ID,
     "number": 1,
     "reference": SAMPLE_REFERENCE,
@@ -508,6 +547,11 @@ def _consumer_event(folder: str) -> dict[str, Any]:
         return {"Records": [_stream_record("INSERT", sample_reply_item(), None, "400")]}
     if folder == "publish_status_events":
         return {"Records": [_stream_record("MODIFY", resolved, ticket, "200")]}
+    if folder == "route_waiting_tickets":
+        # DEMO-1, assigned to the demo agent, resolved: a slot of hers freed (her group has nothing waiting).
+        assigned = sample_ticket_item(**_ASSIGNED)
+        freed = sample_ticket_item(**{**_ASSIGNED, **_RESOLVED, "version": 3, "routingChanged": True})
+        return {"Records": [_stream_record("MODIFY", freed, assigned, "500")]}
     return {
         "Records": [
             _stream_record("INSERT", ticket, None, "100"),

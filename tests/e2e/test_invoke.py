@@ -10,7 +10,7 @@ import time
 
 from tests.e2e.conftest import ROOT, Stack
 from tests.utils import invoked_http_response, load_event
-from tools.sample_events import DEMO_TENANT_ID, SAMPLE_TICKET_ID
+from tools.sample_events import DEMO_TENANT_ID, SAMPLE_AGENT_ID, SAMPLE_GROUP_ID, SAMPLE_TICKET_ID
 
 
 def make_invoke(stack: Stack, fn: str) -> subprocess.CompletedProcess[str]:
@@ -62,9 +62,11 @@ def test_given_make_dev_when_make_invoke_creates_a_ticket_then_the_stack_serves_
     assert over_http.status == 200
     assert over_http.json["subject"] == json.loads(load_event("create_ticket")["body"])["subject"]
     assert (over_http.json["id"], over_http.json["reference"]) == (created["id"], created["reference"])
-    # The stack's stream consumer saw the write as well.
+    # The sample names the demo tenant's group, whose round robin gave it to the demo agent in the same write.
+    assert (created["groupId"], created["assigneeId"]) == (SAMPLE_GROUP_ID, SAMPLE_AGENT_ID)
+    # The stack's stream consumer saw the write as well (one record: both entries).
     deadline, history = time.monotonic() + 15, []
-    while time.monotonic() < deadline and not history:
+    while time.monotonic() < deadline and len(history) < 2:
         history = stack.request("GET", f"/v1/tickets/{created['id']}/history", key=stack.api_key).json["data"]
         time.sleep(0.2)
-    assert [entry["type"] for entry in history] == ["created"]
+    assert sorted(entry["type"] for entry in history) == ["assigned", "created"]

@@ -256,3 +256,25 @@ def test_given_make_dev_when_the_views_session_runs_as_written_then_the_view_lis
     assert (count["viewId"], patched["sort"]) == (patched["id"], "-updatedAt")
     assert patched["id"] in {v["id"] for v in listed["data"]}
     assert stack.request("GET", f"/v1/views/{patched['id']}", key=stack.api_key).status == 404
+
+
+def test_given_make_dev_when_the_routing_example_runs_as_written_then_the_waiting_ticket_goes_to_whoever_frees_a_slot(
+    stack: Stack, shell_env: dict[str, str]
+) -> None:
+    (block,) = sh_blocks("Groups and routing")
+    session_start = "\n".join(commands(here(sh_blocks("A curl session")[0], stack))[:3])  # KEY, API, field()
+    customer = {"externalId": "cus_1042", "name": "Ann Lee"}  # the curl session's customer, if it has not run
+    assert stack.request("POST", "/v1/customers", key=stack.api_key, body=customer).status in (201, 409)
+
+    done = bash(f"{session_start}\n{here(block, stack)}", shell_env)
+
+    printed = json_values(done.stdout)
+    events = [v for v in printed if str(v.get("subject", "")).startswith("Refund ")]
+    first, second, third, resolved = events
+    assert (first["status"], second["status"], third["status"]) == ("open", "open", "new")
+    assert first["assigneeId"] != second["assigneeId"] and third["assigneeId"] is None  # round robin, then full
+    waiting, adas = [v for v in printed if "data" in v]
+    assert [t["id"] for t in waiting["data"]] == [third["id"]]
+    assert (resolved["id"], resolved["status"]) == (first["id"], "resolved")
+    ((now_hers,),) = [adas["data"]]
+    assert (now_hers["id"], now_hers["assigneeId"], now_hers["status"]) == (third["id"], first["assigneeId"], "open")

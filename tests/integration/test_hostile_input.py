@@ -58,6 +58,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
         "metadata": {"orderId": "ord_1", "amount": 12.5},
         "dedupeKey": "k-1",
         "dueAt": "2030-01-01T00:00:00Z",
+        "groupId": "{group}",
+        "requiredSkills": ["french"],
     },
     ("PATCH", "/v1/tickets/{id}"): {
         "subject": "Printer still on fire",
@@ -66,6 +68,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
         "tags": ["vip"],
         "customFields": {"seats": 4},
         "metadata": {"orderId": "ord_2"},
+        "groupId": "{group}",
+        "requiredSkills": ["billing"],
     },
     ("POST", "/v1/tickets/api-create"): {
         "customerExternalId": "cus_1",
@@ -75,6 +79,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
         "tags": ["payments"],
         "metadata": {"orderId": "ord_3"},
         "dedupeKey": "payment-failed:ord_3",
+        "groupId": "{group}",
+        "requiredSkills": ["payments"],
     },
     ("POST", "/v1/customers"): {
         "externalId": "cus_2",
@@ -86,8 +92,22 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("PATCH", "/v1/customers/{id}"): {"name": "Ann Lee", "email": "ann.lee@example.com", "metadata": {"tier": 2}},
     ("POST", "/v1/tags"): {"name": "urgent-ish"},
     ("PATCH", "/v1/tags/{id}"): {"name": "billing-2"},
-    ("POST", "/v1/agents"): {"name": "Ada", "email": "ada@example.com", "level": "N2", "available": False},
-    ("PATCH", "/v1/agents/{id}"): {"name": "Grace H", "email": "grace.h@example.com"},
+    ("POST", "/v1/agents"): {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "level": "N2",
+        "available": False,
+        "skills": ["billing"],
+        "capacity": 5,
+    },
+    ("PATCH", "/v1/agents/{id}"): {"name": "Grace H", "email": "grace.h@example.com", "skills": ["sso"], "capacity": 9},
+    ("POST", "/v1/groups"): {
+        "name": "Tier 1",
+        "description": "First line",
+        "agentIds": ["{agent}"],
+        "routing": "round_robin",
+    },
+    ("PATCH", "/v1/groups/{id}"): {"name": "Tier 1b", "description": "Second", "agentIds": [], "routing": "manual"},
     ("POST", "/v1/webhooks"): {"url": HOOK_URL, "events": ["ticket.created"], "description": "CRM sync"},
     ("PATCH", "/v1/webhooks/{id}"): {"description": "CRM sync v2", "events": ["*"]},
     ("POST", "/v1/webhooks/{id}/rotate-secret"): None,
@@ -97,7 +117,10 @@ BODIES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/v1/tickets/bulk/status"): {"ids": ["{ticket}"], "status": "pending"},
     ("POST", "/v1/tickets/bulk/priority"): {"ids": ["{ticket}"], "priority": "low"},
     ("POST", "/v1/tickets/bulk/delete"): {"ids": ["{ticket}"]},
-    ("POST", "/v1/tickets/batch"): {"ids": ["{ticket}"], "actions": [{"type": "set_category", "value": "batched"}]},
+    ("POST", "/v1/tickets/batch"): {
+        "ids": ["{ticket}"],
+        "actions": [{"type": "set_category", "value": "batched"}, {"type": "set_group", "value": "{group}"}],
+    },
     ("POST", "/v1/tickets/solve-unfinished"): {"customerId": "{customer}"},
     ("POST", "/v1/tickets/{id}/unlink-customer"): None,
     ("POST", "/v1/tickets/{id}/comments"): {"body": "We are on it.", "visibility": "internal", "status": "open"},
@@ -158,7 +181,7 @@ PATH_ENTITIES = {"api-keys": "apikey", "business-hours": "businesshours", "sla-p
 class World:
     client: Any
     tenant: TenantKey
-    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, webhook, apikey, comment, attachment,
+    ids: dict[str, str]  # entity -> id: ticket, customer, tag, agent, group, webhook, apikey, comment, attachment,
     # view, businesshours, slapolicy
     refs: dict[str, str]  # what the functions' environment resolves against (table, queues)
 
@@ -203,6 +226,7 @@ def _tenant_with_one_of_each(prefix: str) -> tuple[TenantKey, dict[str, str]]:
         "webhook": _ok(call("POST", "/v1/webhooks", key=k, body={"url": HOOK_URL}))["id"],
         "apikey": _ok(call("POST", "/v1/api-keys", key=k, body={"scopes": ["tickets:read"]}))["id"],
     }
+    ids["group"] = _ok(call("POST", "/v1/groups", key=k, body={"name": "Tier 1", "agentIds": [ids["agent"]]}))["id"]
     ids["ticket"] = _ok(call("POST", "/v1/tickets", key=k, body={"subject": "x", "customerId": ids["customer"]}))["id"]
     note = {"body": "first note", "visibility": "internal"}
     ids["comment"] = _ok(call("POST", f"/v1/tickets/{ids['ticket']}/comments", key=k, body=note))["id"]

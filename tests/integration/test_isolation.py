@@ -1,7 +1,7 @@
 """Tenant-isolation matrix (issue 7), generated from template.yaml's routes.
 
-Tenant A owns one of everything: tickets (with customer, assignee, tags, parent, history), customers, tags,
-agents, webhooks with deliveries and their attempt log (made by the template's own stream and queue consumers),
+Tenant A owns one of everything: tickets (with customer, assignee, group, tags, parent, history), customers, tags,
+agents, groups, webhooks with deliveries and their attempt log (made by the template's own stream and queue consumers),
 API keys and an Idempotency-Key record. Every item A has is snapshotted straight from the table, base table and
 every index. Then tenant B, with a key holding every scope, goes through every route:
 
@@ -86,6 +86,7 @@ RESOURCE_OF_SEGMENT = {
     "customers": "customer",
     "tags": "tag",
     "agents": "agent",
+    "groups": "group",
     "webhooks": "webhook",
     "api-keys": "api_key",
     "deliveries": "delivery",
@@ -103,6 +104,7 @@ ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/customers/{id}"): {"name": "taken over", "externalId": "stolen"},
     ("PATCH", "/v1/tags/{id}"): {"name": "taken-over"},
     ("PATCH", "/v1/agents/{id}"): {"available": False, "level": "N3"},
+    ("PATCH", "/v1/groups/{id}"): {"name": "taken over", "routing": "manual", "agentIds": []},
     ("PATCH", "/v1/webhooks/{id}"): {"enabled": False, "url": "https://attacker.example.com/hook"},
     ("POST", "/v1/tickets/{id}/comments"): {"body": "B writes into A's conversation", "status": "closed"},
     ("PATCH", "/v1/views/{id}"): {"name": "taken over", "conditions": {"all": []}, "agentId": None},
@@ -115,6 +117,7 @@ LIST_FILTERS: dict[str, Callable[[World], list[dict[str, str]]]] = {
     "/v1/tickets": lambda w: [
         {"customerId": w.a_ids["customer"]},
         {"assigneeId": w.a_ids["agent"]},
+        {"groupId": w.a_ids["group"]},
         {"tag": "billing"},
         {"q": "printer"},
         {"status": "closed"},
@@ -357,6 +360,8 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
 
     agent = post("/v1/agents", {"name": "Ann Agent", "email": "ann@a.example.com", "level": "N1"})
     agent2 = post("/v1/agents", {"name": "Bob Agent", "email": "bob@a.example.com", "level": "N2"})
+    group = post("/v1/groups", {"name": "Tier 1", "agentIds": [agent2["id"]], "routing": "manual"})
+    group2 = post("/v1/groups", {"name": "Tier 2", "agentIds": [agent["id"], agent2["id"]]})
     customer = post("/v1/customers", {"externalId": "cus_shared", "name": "Cy", "email": "cy@a.example.com"})
     customer2 = post("/v1/customers", {"externalId": "cus_a_only"})
     customer3 = post("/v1/customers", {"externalId": "cus_a_claim"})
@@ -387,7 +392,7 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     )
     child = post("/v1/tickets", {"subject": "Child", "parentId": ticket["id"], "tags": ["billing"]})
     assert api("PATCH", f"/v1/tickets/{child['id']}", k, body={"status": "in_progress"}).status == 200
-    closed = post("/v1/tickets", {"subject": "Done"})
+    closed = post("/v1/tickets", {"subject": "Done", "groupId": group["id"]})
     assert api("PATCH", f"/v1/tickets/{closed['id']}", k, body={"status": "closed"}).status == 200
     test_delivery = post(f"/v1/webhooks/{hook['id']}/test", None)
     attachment = _uploaded(k, runner)
@@ -405,6 +410,7 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         "customer": customer["id"],
         "tag": tag["id"],
         "agent": agent["id"],
+        "group": group["id"],
         "webhook": hook["id"],
         "api_key": key2["id"],
         "delivery": test_delivery["id"],
@@ -419,7 +425,8 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     history = _ok(api("GET", f"/v1/tickets/{child['id']}/history", k))["data"]
     assert len(deliveries) >= 2 and len(history) >= 2, (deliveries, history)
     a_values = {a.tenant_id, *a_ids.values(), *key_ids, *(d["id"] for d in deliveries)}
-    a_values |= {x["id"] for x in (agent2, customer2, customer3, tag2, hook2, replayable, intake, child, closed, note)}
+    a_values |= {x["id"] for x in (agent2, group2, customer2, customer3, tag2, hook2, replayable, intake, child, closed,
+                                   note)}  # fmt: skip
     a_values.add(view2["id"])
     a_values |= {hours2["id"], policy2["id"]}
     a_values |= {t["reference"] for t in (ticket, replayable, intake, child, closed)}
@@ -430,8 +437,9 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
     b_customer = _ok(api("POST", "/v1/customers", b.key, body={"externalId": "cus_shared"}), 201)  # unique per tenant
     b_attachment = _ok(api("POST", "/v1/attachments", b.key, body=ATTACHMENT), 201)  # pending: B never uploads it
     b_view = _ok(api("POST", "/v1/views", b.key, body={"name": "B's view"}), 201)
+    b_group = _ok(api("POST", "/v1/groups", b.key, body={"name": "Tier 1"}), 201)
     b_ids = {"ticket": b_ticket["id"], "webhook": b_hook["id"], "customer": b_customer["id"],
-             "attachment": b_attachment["id"], "view": b_view["id"]}  # fmt: skip
+             "attachment": b_attachment["id"], "view": b_view["id"], "group": b_group["id"]}  # fmt: skip
     assert not {b_ticket["reference"], *b_ids.values()} & a_values
 
     a_tickets = [t["id"] for t in (ticket, replayable, intake, child, closed)]
@@ -729,6 +737,24 @@ def _batch(w: World, method: str, path: str) -> None:
     )
     (result,) = _ok(resp)["results"]
     assert result["status"] in (400, 404) and result["error"]["code"] in ("INVALID_ASSIGNEE", "NOT_FOUND"), result
+    resp = api(
+        method,
+        path,
+        w.b.key,
+        body={"ids": [w.b_ids["ticket"]], "actions": [{"type": "set_group", "value": w.a_ids["group"]}]},
+        kind="batch moving into A's group",
+    )
+    (result,) = _ok(resp)["results"]
+    assert (result["status"], result["error"]["code"]) == (400, "INVALID_GROUP"), result
+
+
+def _create_group(w: World, method: str, path: str) -> None:
+    """B's group cannot take A's agents as members; one named like A's is B's own."""
+    for agent_id in (w.a_ids["agent"], f"TENANT#{w.a.tenant_id}#AGENT#{w.a_ids['agent']}"):
+        body = {"name": "Tier 1", "agentIds": [agent_id]}
+        problem = _problem(api(method, path, w.b.key, body=body, kind="group with A's agent"), 400)
+        assert problem["errors"][0]["field"].startswith("agentIds"), problem
+    _create_plain(lambda w: {"name": "Tier 1", "routing": "manual"})(w, method, path)
 
 
 def _solve_unfinished(w: World, method: str, path: str) -> None:
@@ -748,6 +774,7 @@ def _create_ticket(w: World, method: str, path: str) -> None:
         ("customerId", w.a_ids["customer"], "INVALID_CUSTOMER"),
         ("assigneeId", w.a_ids["agent"], "INVALID_ASSIGNEE"),
         ("parentId", w.a_ids["ticket"], "INVALID_PARENT"),
+        ("groupId", w.a_ids["group"], "INVALID_GROUP"),
         ("customerId", f"TENANT#{w.a.tenant_id}#CUSTOMER#{w.a_ids['customer']}", None),
     ]:
         resp = api(method, path, w.b.key, body={"subject": "x", field_name: value}, kind="create naming A's data")
@@ -765,6 +792,8 @@ def _api_create(w: World, method: str, path: str) -> None:
     assert _problem(resp, 404)["code"] == "CUSTOMER_NOT_FOUND"
     body = {"customerExternalId": "cus_shared", "subject": "x", "tagIds": [w.a_ids["tag"]]}
     assert _problem(api(method, path, w.b.key, body=body, kind="api-create"), 400)["code"] == "INVALID_TAG"
+    body = {"customerExternalId": "cus_shared", "subject": "x", "groupId": w.a_ids["group"]}
+    assert _problem(api(method, path, w.b.key, body=body, kind="api-create"), 400)["code"] == "INVALID_GROUP"
     # A's dedupeKey: a new ticket of B's for B's own customer, never a repeat of A's; never A's agent.
     body = {"customerExternalId": "cus_shared", "subject": "x", "dedupeKey": "dk-1"}
     resp = api(method, path, w.b.key, body=body, headers={"Idempotency-Key": "shared-idem-key"}, kind="api-create")
@@ -867,6 +896,7 @@ BODY_PROBES: dict[tuple[str, str], Callable[[World, str, str], None]] = {
     ("POST", "/v1/customers"): _create_plain(lambda w: {"externalId": "cus_a_claim"}),
     ("POST", "/v1/tags"): _create_plain(lambda w: {"name": "vip"}),
     ("POST", "/v1/agents"): _create_plain(lambda w: {"name": "Ann Agent", "email": "ann@a.example.com"}),
+    ("POST", "/v1/groups"): _create_group,
     ("POST", "/v1/webhooks"): _create_plain(lambda w: {"url": w.hook_url}),
     ("POST", "/v1/api-keys"): _create_plain(lambda w: {"scopes": ["tickets:read"], "name": "second"}),
     ("POST", "/v1/realtime/tokens"): _realtime_token,

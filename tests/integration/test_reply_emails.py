@@ -13,49 +13,20 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ATTACHMENTS_BUCKET, TABLE, TenantKey, call, items
 from tests.integration.test_metrics import emitted, m
+from tests.utils import TableStream as Stream
 from tickets.dal.client import serialize
 from tools import localmail, template
 from tools.events import FakeContext
-from tools.eventsources import Clients, matches, stream_record
+from tools.eventsources import matches
 
 FN = template.functions()["SendReplyEmailsFunction"]
 DOMAIN = {"InboundEmailDomain": "mail.example.com"}
 BUCKET = ATTACHMENTS_BUCKET  # the template gives the function AttachmentsBucket
 
 
-class Stream:
-    """The table's stream in moto, read from its start; `new()` gives the records not read before, shaped as
-    Lambda gives them to this function and (unless `filtered=False`) through its filter."""
-
-    def __init__(self, aws: Any) -> None:
-        self.client = Clients.create("us-east-1").streams
-        self.arn = aws.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-        self.seen: set[str] = set()
-
-    def new(self, *, filtered: bool = True) -> list[dict[str, Any]]:
-        out = []
-        for shard in self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
-            iterator = self.client.get_shard_iterator(
-                StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-            while iterator:
-                resp = self.client.get_records(ShardIterator=iterator, Limit=1000)
-                if not resp["Records"]:
-                    break
-                iterator = resp.get("NextShardIterator")
-                for raw in resp["Records"]:
-                    record = stream_record(raw, self.arn, "us-east-1")
-                    if record["eventID"] in self.seen:
-                        continue
-                    self.seen.add(record["eventID"])
-                    if not filtered or matches(FN.event_sources[0].filters, record):
-                        out.append(record)
-        return out
-
-
 @pytest.fixture
 def stream(aws: Any) -> Stream:
-    return Stream(aws)
+    return Stream(aws, TABLE, FN.event_sources[0].filters)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Every function's sample event in events/ runs through its real handler (in-process, moto) as expected.
 
 Each test starts from the demo tenant that tools.sample_events.seed() makes for make dev and make invoke: the
-sample key, one customer (crm-4711), agent, tag, webhook (disabled) and ticket DEMO-1, under the ids that the
-events name. So a sample reads, changes or deletes what it names, as `make invoke FN=...` would.
+sample key, one customer (crm-4711), agent, group (Billing, of that agent), tag, webhook (disabled) and ticket
+DEMO-1, under the ids that the events name. So a sample reads, changes or deletes what it names, as
+`make invoke FN=...` would.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tools.sample_events import (
     SAMPLE_AGENT_ID,
     SAMPLE_BUSINESS_HOURS_ID,
     SAMPLE_CUSTOMER_ID,
+    SAMPLE_GROUP_ID,
     SAMPLE_KEY,
     SAMPLE_OLD_KEY_ID,
     SAMPLE_SLA_POLICY_ID,
@@ -51,7 +53,15 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
         200,
         lambda b: (b["id"], b["reference"], b["customer"]["externalId"]) == (SAMPLE_TICKET_ID, "DEMO-1", "crm-4711"),
     ),
-    "create_ticket": (201, lambda b: b["reference"] == "DEMO-2" and b["subject"].startswith("Checkout fails")),
+    # In the Billing group, whose round robin gives it to its one member.
+    "create_ticket": (
+        201,
+        lambda b: (
+            (b["reference"], b["groupId"], b["assigneeId"], b["status"])
+            == ("DEMO-2", SAMPLE_GROUP_ID, SAMPLE_AGENT_ID, "open")
+            and b["subject"].startswith("Checkout fails")
+        ),
+    ),
     "update_ticket": (200, lambda b: (b["status"], b["priority"], b["version"]) == ("in_progress", "urgent", 2)),
     "delete_ticket": (204, lambda b: b is None),
     "list_customers": (200, lambda b: [c["id"] for c in b["data"]] == [SAMPLE_CUSTOMER_ID] and b["total"] == 1),
@@ -120,9 +130,32 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
     ),
     "list_agents": (200, lambda b: [(a["id"], a["name"]) for a in b["data"]] == [(SAMPLE_AGENT_ID, "Grace Hopper")]),
     "get_agent": (200, lambda b: (b["id"], b["level"], b["openTickets"]) == (SAMPLE_AGENT_ID, "N1", 0)),
-    "create_agent": (201, lambda b: (b["name"], b["level"]) == ("Katherine Johnson", "N2")),
+    "create_agent": (
+        201,
+        lambda b: (
+            (b["name"], b["level"], b["skills"], b["capacity"])
+            == ("Katherine Johnson", "N2", ["billing", "french"], 20)
+        ),
+    ),
     "update_agent": (200, lambda b: (b["id"], b["available"]) == (SAMPLE_AGENT_ID, False)),
-    "delete_agent": (204, lambda b: b is None),
+    "delete_agent": (204, lambda b: b is None),  # and it leaves the Billing group
+    "list_groups": (200, lambda b: [(g["id"], g["name"]) for g in b["data"]] == [(SAMPLE_GROUP_ID, "Billing")]),
+    "get_group": (
+        200,
+        lambda b: (
+            (b["id"], b["agentIds"], b["routing"], b["businessHoursId"])
+            == (SAMPLE_GROUP_ID, [SAMPLE_AGENT_ID], "round_robin", None)
+        ),
+    ),
+    "create_group": (
+        201,
+        lambda b: (b["name"], b["agentIds"], b["routing"]) == ("Escalations", [SAMPLE_AGENT_ID], "least_loaded"),
+    ),
+    "update_group": (
+        200,
+        lambda b: (b["id"], b["routing"], b["description"]) == (SAMPLE_GROUP_ID, "manual", "By hand"),
+    ),
+    "delete_group": (204, lambda b: b is None),  # DEMO-1 is in no group
     # The customer exists by externalId, and the demo tenant's one available N1 agent takes the ticket.
     "create_realtime_token": (
         201,
@@ -159,7 +192,7 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
 
 def _still_stored(name: str) -> bool:
     """Whether the item that a delete sample names is still in the table (the old key: still unrevoked)."""
-    from tickets.dal import agents, business_hours, customers, sla_policies, tags, tickets, views, webhooks
+    from tickets.dal import agents, business_hours, customers, groups, sla_policies, tags, tickets, views, webhooks
     from tickets.logic import api_keys
     from tickets.models.tenants import ApiKeyListQuery
 
@@ -176,6 +209,7 @@ def _still_stored(name: str) -> bool:
         "delete_view": (views, SAMPLE_VIEW_ID),
         "delete_business_hours": (business_hours, sample_events.SAMPLE_BUSINESS_HOURS_ID),
         "delete_sla_policy": (sla_policies, sample_events.SAMPLE_SLA_POLICY_ID),
+        "delete_group": (groups, SAMPLE_GROUP_ID),
     }[name]
     return dal.get(tenant, item_id) is not None
 

@@ -340,7 +340,10 @@ def test_given_view_shapes_then_each_is_planned_on_its_index_and_reads_little(wo
         with count_calls() as calls:
             page = _run(w, view_id, key=w[key] if key else None, limit="50")
         assert (calls.queried, calls.operations) == (queried, operations), conditions
-        assert calls.items_read == len(page["data"]) and page["totalExact"] is True, conditions
+        # the unassigned partition holds every unfinished status: `new` is checked on what it reads
+        slack = 2 if conditions["all"][0].get("value") == "none" else 0
+        assert len(page["data"]) <= calls.items_read <= len(page["data"]) + slack, conditions
+        assert page["totalExact"] is True, conditions
         with count_calls() as calls:
             call("GET", f"/v1/views/{view_id}/count", key=w[key] if key else w["t"].key)
         assert "Query" not in calls.operations, conditions  # counted by the counters alone

@@ -230,6 +230,7 @@ FLUSHING_FACTORIES = {
     "queue_consumer",
     "websocket_handler",
     "console_handler",
+    "record_consumer",
     "scheduled_handler",
 }
 

@@ -39,18 +39,42 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
     `batch_state["record"]` is the raw stream record the events came from, for a consumer that needs more of
     the stored item than the public events carry.
     """
+
+    def on_record(raw: dict[str, Any], batch_state: dict[str, Any]) -> None:
+        events = domain_events(raw)
+        if events:
+            batch_state["record"] = raw
+            on_events(events, batch_state)
+
+    return record_consumer(on_record)
+
+
+def record_consumer(
+    on_record: Callable[[dict[str, Any], dict[str, Any]], object],
+    *,
+    on_schedule: Callable[[dict[str, Any]], object] | None = None,
+) -> Handler:
+    """A DynamoDB-stream Lambda handler that gives each raw record to `on_record(record, batch_state)`, for a
+    consumer of items that make no domain events (agents, groups); `batch_state` lives for one invocation.
+
+    `on_schedule(event)`: the same function also runs on a schedule (an event without `Records`); an exception
+    fails that invocation, and the next scheduled run starts over."""
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
     @logger.inject_lambda_context(clear_state=True, log_event=False)  # records hold customer data
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if on_schedule is not None and "Records" not in event:
+            try:
+                result = on_schedule(event)
+                logger.info("scheduled run finished", extra={"result": result})
+                return {"result": result}
+            finally:
+                metrics.flush()
         batch_state: dict[str, Any] = {"context": context}
 
         @_counting_throttles
         def record_handler(record: Any) -> None:
-            events = domain_events(record.raw_event)
-            if events:
-                batch_state["record"] = record.raw_event
-                on_events(events, batch_state)
+            on_record(record.raw_event, batch_state)
 
         try:
             return dict(

@@ -53,6 +53,10 @@ class InvalidBusinessHours(DomainError):
     status, code, title = 400, "INVALID_BUSINESS_HOURS", "Unknown business hours"
 
 
+class InvalidGroup(DomainError):
+    status, code, title = 400, "INVALID_GROUP", "Unknown group"
+
+
 class InvalidTag(DomainError):
     status, code, title = 400, "INVALID_TAG", "Unknown tag"
 

@@ -115,8 +115,9 @@ def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
 _STORAGE_ATTRS = frozenset(
     {
         *("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"),
-        *("DUEPK", "DUESK", "SLADUEPK", "SLADUESK"),
-        *("type", "tenantId", "expiresAt", "statusChanged", "assigneeChanged", "slaChanged", "updatedBy"),
+        *("DUEPK", "DUESK", "SLADUEPK", "SLADUESK", "GSI5PK", "GSI5SK"),
+        *("type", "tenantId", "expiresAt", "statusChanged", "assigneeChanged", "slaChanged", "routingChanged"),
+        "updatedBy",
     }
 )
 

@@ -4,10 +4,11 @@ The tenant's COUNTS item counts customers, tags and agents. Tickets are counted 
 dimension value (keys.ticket_counts, assignee_counts, customer_counts), so that no item grows with the tenant and a
 write touches only the items of the values it changes. A ticket counts once under each of:
 
-- COUNTS#TICKETS `<status>#<priority>`, and `assigned#<status>` when it has an assignee (unassigned: the
-  difference);
+- COUNTS#TICKETS `<status>#<priority>`, `assigned#<status>` when it has an assignee (unassigned: the difference),
+  `grouped#<status>` when it has a group;
 - COUNTS#ASSIGNEE#<agent> `status#<status>`, when it has an assignee;
-- COUNTS#CUSTOMER#<customer> `status#<status>`, when it has a customer.
+- COUNTS#CUSTOMER#<customer> `status#<status>`, when it has a customer;
+- COUNTS#GROUP#<group> `status#<status>`, and `unassigned#<status>` without an assignee, when it has a group.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def _cells(tenant_id: str, ticket: Mapping[str, Any] | None) -> set[tuple[str, s
         }
     if customer := ticket.get("customerId"):
         out.add((keys.customer_counts(tenant_id, customer)[keys.SK], keys.status_count_attr(status)))
+    if group := ticket.get("groupId"):
+        group_sk = keys.group_counts(tenant_id, group)[keys.SK]
+        out |= {(keys.TICKET_COUNTS, keys.grouped_attr(status)), (group_sk, keys.status_count_attr(status))}
+        if not ticket.get("assigneeId"):
+            out.add((group_sk, keys.unassigned_attr(status)))
     return out
 
 

@@ -61,7 +61,7 @@ def count_occurrence(tenant_id: str, ticket_id: str, dedupe_key: str, at: str) -
         keys.ticket(tenant_id, ticket_id),
         UpdateExpression=(
             "ADD occurrences :one SET #v = #v + :one, updatedAt = :at, GSI4SK = :g"
-            " REMOVE statusChanged, assigneeChanged, slaChanged, updatedBy"
+            " REMOVE statusChanged, assigneeChanged, slaChanged, routingChanged, updatedBy"
         ),
         ConditionExpression="attribute_exists(PK) AND dedupeKey = :k AND NOT (#s IN (:resolved, :closed))",
         ExpressionAttributeNames={"#v": "version", "#s": "status"},

@@ -18,6 +18,7 @@ BY_ASSIGNEE = "GSI3"  # tickets of one agent and one status, or unassigned ones 
 BY_UPDATED = "GSI4"  # all tickets by updatedAt
 BY_DUE = "DUE"  # unfinished tickets that have a dueAt, by dueAt (per tenant)
 SLA_DUE = "SLADUE"  # every tenant's tickets with an open SLA stage, by the instant the sweep must act (global)
+WAITING = "GSI5"  # tickets waiting in a group's queue (sparse): most urgent first, then oldest
 INDEX_KEYS = {
     BY_STATUS: ("GSI1PK", "GSI1SK"),
     BY_CUSTOMER: ("GSI2PK", "GSI2SK"),
@@ -25,6 +26,7 @@ INDEX_KEYS = {
     BY_UPDATED: ("GSI4PK", "GSI4SK"),
     BY_DUE: ("DUEPK", "DUESK"),
     SLA_DUE: ("SLADUEPK", "SLADUESK"),
+    WAITING: ("GSI5PK", "GSI5SK"),
 }
 TICKET_PREFIX = "TICKET#"
 CUSTOMER_PREFIX = "CUSTOMER#"
@@ -48,7 +50,8 @@ def counts(tenant_id: str) -> dict[str, str]:
 # Ticket counters: one small item per dimension value, each moved in the ticket's own transactions
 # (dal/counters.py), so that list totals of the shapes they cover are exact without a walk.
 TICKET_COUNTS_PREFIX = "COUNTS#"  # every ticket counter item (the COUNTS item itself sorts before it)
-TICKET_COUNTS = "COUNTS#TICKETS"  # `<status>#<priority>` and `assigned#<status>` (tickets with an assignee)
+# `<status>#<priority>`, `assigned#<status>` (tickets with an assignee), `grouped#<status>` (tickets with a group)
+TICKET_COUNTS = "COUNTS#TICKETS"
 # Set on COUNTS#TICKETS when the tenant is made (or reindexed): without it the counters predate the tenant's tickets.
 COUNTERS_SINCE = "since"
 
@@ -113,15 +116,20 @@ def ticket_ref(tenant_id: str, number: int) -> dict[str, str]:
 def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
     """Index attributes of a ticket item, derived from its fields; sparse where the field is null.
 
-    GSI1 and GSI3 partitions are composite (status x priority; assignee x status) so that the queue shapes ("urgent
-    open tickets", "my open tickets", "unassigned new tickets") are one Query each; a shape that names fewer of the
-    parts is a merge of the partitions it spans, on the shared ULID sort key (logic/ticket_lists.py).
+    GSI1 and GSI3 partitions are composite (status x priority; assignee x status, or for an unassigned ticket its
+    group x unfinished-or-not) so that the queue shapes ("urgent open tickets", "my open tickets", "a group's
+    unassigned tickets") are one Query each; a shape that names fewer of the parts is a merge of the partitions it
+    spans, on the shared ULID sort key (logic/ticket_lists.py).
     """
     tid = item["id"]
     keys = {
         "GSI1PK": status_partition(tenant_id, item["status"], item["priority"]),
         "GSI1SK": tid,
-        "GSI3PK": assignee_partition(tenant_id, item.get("assigneeId") or None, item["status"]),
+        "GSI3PK": (
+            assignee_partition(tenant_id, item["assigneeId"], item["status"])
+            if item.get("assigneeId")
+            else unassigned_partition(tenant_id, item.get("groupId") or None, item["status"] not in _FINISHED)
+        ),
         "GSI3SK": tid,
         "GSI4PK": updated_partition(tenant_id),
         "GSI4SK": f"{item['updatedAt']}#{tid}",
@@ -132,6 +140,8 @@ def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
         keys |= {"DUEPK": due_partition(tenant_id), "DUESK": f"{item['dueAt']}#{tid}"}
     if next_at := (item.get("sla") or {}).get("nextAt"):
         keys |= sla_due_keys(tenant_id, tid, next_at, item.get("updatedAt"))
+    if waits(item):  # only while the ticket waits in its group's queue: the index is sparse
+        keys |= {"GSI5PK": waiting_partition(tenant_id, item["groupId"]), "GSI5SK": waiting_sort(item["priority"], tid)}
     return keys
 
 
@@ -196,6 +206,30 @@ def sla_policy_pointer(tenant_id: str, policy_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"SLAPOLICYID#{policy_id}"}
 
 
+_FINISHED = ("resolved", "closed")
+# Most urgent first: the waiting index sorts on this rank, then on the (time-ordered) ticket id.
+PRIORITY_RANK = {"critical": 0, "urgent": 1, "high": 2, "medium": 3, "low": 4}
+
+
+def waits(ticket: dict | None) -> bool:
+    """A ticket in a group's queue: it has a group, no assignee, and is not resolved or closed."""
+    return bool(
+        ticket and ticket.get("groupId") and not ticket.get("assigneeId") and ticket.get("status") not in _FINISHED
+    )
+
+
+def waiting_partition(tenant_id: str, group_id: str) -> str:
+    return f"{tenant_pk(tenant_id)}#GROUP#{group_id}#WAITING"
+
+
+def waiting_sort(priority: str, ticket_id: str) -> str:
+    return f"{PRIORITY_RANK.get(priority, 9)}#{ticket_id}"
+
+
+def waiting_ticket_id(sort_key: str) -> str:
+    return sort_key.partition("#")[2]
+
+
 # The index attributes ticket_index_keys() may write: a rewrite of a ticket sets those it derives and removes the rest.
 TICKET_INDEX_ATTRS = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK")
 
@@ -208,12 +242,18 @@ def customer_partition(tenant_id: str, customer_id: str) -> str:
     return f"{tenant_pk(tenant_id)}#CUSTOMER#{customer_id}"
 
 
-def assignee_partition(tenant_id: str, agent_id: str | None, status: str) -> str:
-    """An agent's tickets of one status; agent None: the unassigned tickets of that status (agent ids are ULIDs,
-    so `UNASSIGNED` can never be one)."""
-    if agent_id is None:
-        return f"{tenant_pk(tenant_id)}#UNASSIGNED#STATUS#{status}"
+def assignee_partition(tenant_id: str, agent_id: str, status: str) -> str:
+    """An agent's tickets of one status."""
     return f"{tenant_pk(tenant_id)}#ASSIGNEE#{agent_id}#STATUS#{status}"
+
+
+def unassigned_partition(tenant_id: str, group_id: str | None, unfinished: bool) -> str:
+    """The unassigned tickets of a group (None: of no group), unfinished ones or the others: a group's unassigned
+    queue is one partition. (Agent ids are ULIDs, so `UNASSIGNED` can never be one.)"""
+    state = "OPEN" if unfinished else "DONE"
+    if group_id is None:
+        return f"{tenant_pk(tenant_id)}#UNASSIGNED#{state}"
+    return f"{tenant_pk(tenant_id)}#GROUP#{group_id}#UNASSIGNED#{state}"
 
 
 def updated_partition(tenant_id: str) -> str:
@@ -281,6 +321,49 @@ AGENT_PREFIX = "AGENT#"
 
 def agent(tenant_id: str, agent_id: str) -> dict[str, str]:
     return {PK: tenant_pk(tenant_id), SK: f"{AGENT_PREFIX}{agent_id}"}
+
+
+GROUP_PREFIX = "GROUP#"
+
+
+def group(tenant_id: str, group_id: str) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"{GROUP_PREFIX}{group_id}"}
+
+
+def group_counts(tenant_id: str, group_id: str) -> dict[str, str]:
+    """`status#<status>` (the group's tickets) and `unassigned#<status>` (those without an assignee): a group with
+    unfinished tickets cannot be deleted, and its queues' totals are exact."""
+    return {PK: tenant_pk(tenant_id), SK: f"COUNTS#GROUP#{group_id}"}
+
+
+def unassigned_attr(status: str) -> str:
+    return f"unassigned#{status}"
+
+
+def grouped_attr(status: str) -> str:
+    return f"grouped#{status}"
+
+
+def routed(tenant_id: str, trigger: str) -> dict[str, str]:
+    """How many waiting tickets one routing trigger (a freed slot, an agent now able to take more) has assigned:
+    the waiting-tickets consumer's idempotency under stream re-runs. Expires (TTL) after two days."""
+    return {PK: tenant_pk(tenant_id), SK: f"ROUTED#{trigger}"}
+
+
+# Groups whose queues wait for their business hours to open (every tenant: the scheduled reopen run reads them all,
+# by opening time, with one Query of this partition; no Scan).
+REOPEN_PARTITION = "ROUTING#REOPEN"
+
+
+def reopen(opens_at: str, tenant_id: str, group_id: str) -> dict[str, str]:
+    """A group's waiting tickets are to be routed at `opens_at` (ISO UTC), when its business hours open."""
+    return {PK: REOPEN_PARTITION, SK: f"{opens_at}#{tenant_id}#{group_id}"}
+
+
+def parse_reopen_sk(sk: str) -> tuple[str, str, str]:
+    """(opensAt, tenantId, groupId) of a reopen item's sort key."""
+    opens_at, tenant_id, group_id = sk.split("#")
+    return opens_at, tenant_id, group_id
 
 
 def dedupe(tenant_id: str, dedupe_key: str) -> dict[str, str]:

@@ -21,7 +21,7 @@ from tickets.dal.client import (
     value,
 )
 from tickets.dal.tenants import counters_item as tenants_counters_item
-from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidParent
+from tickets.errors import InvalidAssignee, InvalidCustomer, InvalidGroup, InvalidParent
 
 
 class VersionConflict(Exception):
@@ -73,7 +73,7 @@ def _agent_count(tenant_id: str, agent_id: str, delta: int) -> dict[str, Any]:
         "Update": {
             "TableName": table(),
             "Key": serialize(keys.agent(tenant_id, agent_id)),
-            "UpdateExpression": "ADD openTickets :d",
+            "UpdateExpression": "ADD openTickets :d REMOVE routingChanged",
             "ExpressionAttributeValues": {":d": value(delta)},
         }
     }
@@ -122,11 +122,39 @@ class AssignmentRaced(Exception):
 
 @dataclass(frozen=True)
 class AssignGuard:
-    """Auto-assignment's view of the chosen agent, re-checked inside the write."""
+    """Routing's view of the chosen agent, re-checked inside the write (AssignmentRaced if it no longer holds).
+
+    Always: the agent's openTickets is still what was read (a racing request that chose it too chooses again),
+    it is still available, and below its capacity as stored at that moment, so no race exceeds a capacity.
+    As asked: still of `level` (api-create's N1 rule), still a member of `group_id`, and for round robin still
+    last assigned when it was read (`last_assigned_at`, None: never), so "least recently assigned" holds too.
+    """
 
     agent_id: str
     open_tickets: int
-    level: str
+    level: str | None = None
+    group_id: str | None = None
+    round_robin: bool = False
+    last_assigned_at: str | None = None
+
+    def conditions(self, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+        out = ["openTickets = :seen", "available = :yes", "(attribute_not_exists(#cap) OR openTickets < #cap)"]
+        names["#cap"] = "capacity"  # a reserved word
+        values |= {":seen": value(self.open_tickets), ":yes": value(True)}
+        if self.level is not None:
+            out.append("#level = :level")
+            names["#level"] = "level"
+            values[":level"] = value(self.level)
+        if self.group_id is not None:
+            out.append("contains(groupIds, :group)")
+            values[":group"] = value(self.group_id)
+        if self.round_robin:
+            if self.last_assigned_at is None:
+                out.append("attribute_not_exists(lastAssignedAt)")
+            else:
+                out.append("lastAssignedAt = :last")
+                values[":last"] = value(self.last_assigned_at)
+        return out
 
 
 def _open_assignee(ticket: dict[str, Any] | None) -> str | None:
@@ -134,6 +162,19 @@ def _open_assignee(ticket: dict[str, Any] | None) -> str | None:
     if not ticket or ticket.get("status") in FINISHED:
         return None
     return ticket.get("assigneeId") or None
+
+
+def open_assignee(ticket: dict[str, Any] | None) -> str | None:
+    return _open_assignee(ticket)
+
+
+def routing_changed(old: dict[str, Any] | None, new: dict[str, Any] | None) -> bool:
+    """Whether a write can give routing something to do: an agent's open slot freed (the ticket resolved, closed,
+    deleted, unassigned or reassigned away from it), or the ticket newly waiting in a group's queue. Such writes
+    carry the `routingChanged` marker, which the waiting-tickets consumer's stream filter keys on."""
+    freed = _open_assignee(old) is not None and _open_assignee(old) != _open_assignee(new)
+    group_changed = (old or {}).get("groupId") != (new or {}).get("groupId")
+    return freed or (keys.waits(new) and (not keys.waits(old) or group_changed))
 
 
 def _agent_ops(
@@ -166,15 +207,14 @@ def _agent_ops(
             conditions.append("attribute_exists(PK)")
         error: type[Exception] | None = InvalidAssignee if agent_id == newly_assigned else None
         if guard is not None and agent_id == guard.agent_id:
-            conditions += ["openTickets = :seen", "available = :yes", "#level = :level"]
-            values |= {":seen": value(guard.open_tickets), ":yes": value(True), ":level": value(guard.level)}
-            names["#level"] = "level"
+            conditions += guard.conditions(names, values)
             error = AssignmentRaced
         expression = " ".join(
             part
             for part in ("SET " + ", ".join(sets) if sets else "", "ADD " + ", ".join(adds) if adds else "")
             if part
         )
+        expression += " REMOVE routingChanged"  # the marker of an agent's own change (logic/agents.py) is spent
         update: dict[str, Any] = {
             "TableName": table(),
             "Key": serialize(keys.agent(tenant_id, agent_id)),
@@ -201,6 +241,8 @@ def _reference_checks(
     old = old or {}
     if ticket.get("parentId") and ticket["parentId"] != old.get("parentId"):
         txn.add(_exists_check(keys.ticket(tenant_id, ticket["parentId"])), InvalidParent)
+    if ticket.get("groupId") and ticket["groupId"] != old.get("groupId"):
+        txn.add(_exists_check(keys.group(tenant_id, ticket["groupId"])), InvalidGroup)
     old_c, new_c = old.get("customerId"), ticket.get("customerId")
     if old_c != new_c:
         if new_c:
@@ -233,7 +275,12 @@ def create(
                 "Item": serialize(
                     _ticket_item(
                         tenant_id,
-                        {**ticket, "updatedBy": actor, "assigneeChanged": bool(ticket.get("assigneeId")) or None},
+                        {
+                            **ticket,
+                            "updatedBy": actor,
+                            "assigneeChanged": bool(ticket.get("assigneeId")) or None,
+                            "routingChanged": routing_changed(None, ticket) or None,
+                        },
                     )
                 ),
                 "ConditionExpression": "attribute_not_exists(PK)",
@@ -279,9 +326,11 @@ def replace(
     actor: str | None = None,
     *,
     extra: Sequence[TxnItem] = (),
+    guard: AssignGuard | None = None,
 ) -> None:
     """Write `new` over `old` if the stored version is still `old`'s; counters move in the same transaction,
-    and so do `extra` items (the comment that a reply adds, the attachments it claims)."""
+    and so do `extra` items (the comment that a reply adds, the attachments it claims). `guard`: as in create(),
+    for a write that routes the ticket to an agent."""
     item = _ticket_item(tenant_id, {**new, "updatedBy": actor})
     # Markers only on writes that change the status or set a new assignee, so the stream filters of the
     # status-event and assignment-email consumers (template.yaml FilterCriteria) skip every other change.
@@ -289,6 +338,8 @@ def replace(
         item["statusChanged"] = True
     if new.get("assigneeId") and new.get("assigneeId") != old.get("assigneeId"):
         item["assigneeChanged"] = True
+    if routing_changed(old, new):
+        item["routingChanged"] = True
     put = {
         "TableName": table(),
         "Item": serialize(item),
@@ -299,7 +350,7 @@ def replace(
     txn.add({"Put": put})
     for counter in counters.ticket_updates(tenant_id, old, new):
         txn.add(counter)
-    _reference_checks(tenant_id, txn, new, old)
+    _reference_checks(tenant_id, txn, new, old, guard)
     for extra_item, on_fail in extra:
         txn.add(extra_item, on_fail)
     if len(txn.items) == 1:
@@ -424,7 +475,7 @@ def update_fields(
         condition += (
             f" AND #version IN ({', '.join(placeholders)})" if placeholders else " AND attribute_not_exists(PK)"
         )
-    removes += ["statusChanged", "assigneeChanged", "slaChanged"]  # see replace(): this write changes none of them
+    removes += ["statusChanged", "assigneeChanged", "slaChanged", "routingChanged"]  # see replace(): none changes
     expression = "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)
     try:
         resp = ddb().update_item(

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from tickets import aws, metrics
 from tickets import ids as idgen
 from tickets.dal import agents as agents_dal
+from tickets.dal import groups as groups_dal
 from tickets.dal import keys
 from tickets.dal import tickets as dal
 from tickets.dal.client import get_many
@@ -25,6 +26,7 @@ from tickets.errors import (
     DomainError,
     FieldError,
     InvalidAssignee,
+    InvalidGroup,
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
@@ -134,22 +136,29 @@ def delete(tenant_id: str, ticket_ids: list[str]) -> dict[str, Any]:
 
 
 def batch(tenant_id: str, body: Batch, actor: str | None) -> dict[str, Any]:
-    """Apply every action, in order, to each ticket; one write per ticket."""
+    """Apply every action, in order, to each ticket; one write per ticket. A `set_group` that gives an unassigned
+    ticket a group routes it, as a PATCH does."""
     known: dict[str, Any] = {}
-    assignee_error: DomainError | None = None
+    reference_error: DomainError | None = None
     for action in body.actions:
         if action.type == "assign":
             agent = agents_dal.get(tenant_id, action.value) if idgen.is_ulid(action.value) else None
             if agent is None:
-                assignee_error = InvalidAssignee(
+                reference_error = InvalidAssignee(
                     f"agent {action.value} does not exist", [FieldError("value", "unknown")]
                 )
             else:
                 known["assignee"] = {"id": agent["id"], "name": agent.get("name"), "email": agent.get("email")}
+        if action.type == "set_group" and action.value is not None:
+            group = groups_dal.get(tenant_id, action.value) if idgen.is_ulid(action.value) else None
+            if group is None:
+                reference_error = InvalidGroup(f"group {action.value} does not exist", [FieldError("value", "unknown")])
+            else:
+                known["group"] = group
 
     def change(ticket: dict[str, Any]) -> dict[str, Any]:
-        if assignee_error is not None:
-            raise assignee_error
+        if reference_error is not None:
+            raise reference_error
         out: dict[str, Any] = {}
         tags = list(ticket.get("tags") or [])
         for action in body.actions:
@@ -168,6 +177,8 @@ def batch(tenant_id: str, body: Batch, actor: str | None) -> dict[str, Any]:
                     tags = [t for t in tags if t not in action.value]
                 case "set_category":
                     out["category"] = action.value
+                case "set_group":
+                    out["groupId"] = action.value
         if tags != list(ticket.get("tags") or []):
             if len(tags) > 20:
                 raise ValidationFailed("a ticket has at most 20 tags", [FieldError("tags", "too many")])

@@ -1,5 +1,5 @@
 """Business-event intake (POST /v1/tickets/api-create): customer by externalId, tags by id,
-auto-assignment to the least-loaded available N1 agent, and dedupe of repeated events."""
+routing (by the named group, else to the least-loaded available N1 agent), and dedupe of repeated events."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import secrets
 import time
 from typing import Any
 
-from tickets.dal import agents as agents_dal
 from tickets.dal import dedupe as dedupe_dal
-from tickets.dal.tickets import AssignGuard, DedupeClaimLost
-from tickets.errors import ServiceUnavailable
-from tickets.logic import references
-from tickets.logic.agents import choose_assignee
+from tickets.dal import groups as groups_dal
+from tickets.dal.tickets import DedupeClaimLost
+from tickets.errors import FieldError, InvalidGroup, ServiceUnavailable
+from tickets.logic import group_routing, references
 from tickets.logic.tickets import insert_ticket, shape
 from tickets.models.tickets import TicketIntake
 from tickets.timeutil import now_iso
@@ -21,21 +20,15 @@ CLAIM_TTL_SECONDS = 30.0  # a claim older than this belongs to a request that di
 DEDUPE_ROUNDS = 60
 
 
-def _assigner(tenant_id: str) -> Any:
-    def assign(tenant: dict[str, Any]) -> tuple[dict[str, Any], AssignGuard] | None:
-        if tenant.get("autoAssign") is False:
-            return None
-        agent = choose_assignee(agents_dal.list_all(tenant_id))
-        if agent is None:
-            return None
-        fields = {
-            "assigneeId": agent["id"],
-            "assignee": {"id": agent["id"], "name": agent.get("name"), "email": agent.get("email")},
-            "status": "open",
-        }
-        return fields, AssignGuard(agent["id"], int(agent.get("openTickets", 0)), "N1")
-
-    return assign
+def _assigner(tenant_id: str, data: dict[str, Any]) -> group_routing.Assigner:
+    """By the event's group if it names one (read now: an unknown one is a 400 before a number is used), else
+    by the N1 rule."""
+    if not data.get("groupId"):
+        return group_routing.n1_assigner(tenant_id, data)
+    group = groups_dal.get(tenant_id, data["groupId"])
+    if group is None:
+        raise InvalidGroup(f"group {data['groupId']} does not exist", [FieldError("groupId", "unknown")])
+    return group_routing.group_assigner(tenant_id, group, data)
 
 
 def api_create(tenant_id: str, body: TicketIntake, actor: str | None = None) -> tuple[dict[str, Any], int]:
@@ -54,13 +47,19 @@ def api_create(tenant_id: str, body: TicketIntake, actor: str | None = None) -> 
         "dueAt": None,
     }
     snapshots = {"customer": customer}
+    assign = _assigner(tenant_id, data)
     if not body.dedupeKey:
-        return insert_ticket(tenant_id, data, snapshots, actor, assign=_assigner(tenant_id)), 201
-    return _deduplicated(tenant_id, body.dedupeKey, data, snapshots, actor)
+        return insert_ticket(tenant_id, data, snapshots, actor, assign=assign), 201
+    return _deduplicated(tenant_id, body.dedupeKey, data, snapshots, actor, assign)
 
 
 def _deduplicated(
-    tenant_id: str, key: str, data: dict[str, Any], snapshots: dict[str, Any], actor: str | None
+    tenant_id: str,
+    key: str,
+    data: dict[str, Any],
+    snapshots: dict[str, Any],
+    actor: str | None,
+    assign: group_routing.Assigner,
 ) -> tuple[dict[str, Any], int]:
     for attempt in range(DEDUPE_ROUNDS):
         pointer = dedupe_dal.get(tenant_id, key)
@@ -78,7 +77,7 @@ def _deduplicated(
         if not dedupe_dal.claim(tenant_id, key, token, time.time(), replace=replace):
             continue
         try:
-            ticket = insert_ticket(tenant_id, data, snapshots, actor, assign=_assigner(tenant_id), dedupe_claim=token)
+            ticket = insert_ticket(tenant_id, data, snapshots, actor, assign=assign, dedupe_claim=token)
         except DedupeClaimLost:
             continue
         except BaseException:

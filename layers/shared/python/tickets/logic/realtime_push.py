@@ -53,7 +53,7 @@ def push_message(event: DomainEvent, agent_id: str | None) -> dict[str, Any]:
         "type": event.type,
         "eventId": event.id,
         "at": event.createdAt,
-        "ticket": {name: ticket.get(name) for name in PUSHED_TICKET_FIELDS},  # groupId: null until groups exist
+        "ticket": {name: ticket.get(name) for name in PUSHED_TICKET_FIELDS},
         "changes": _CHANGED_FIELD.get(event.type, changes),
         "forYou": bool(agent_id) and assignee == agent_id,
     }

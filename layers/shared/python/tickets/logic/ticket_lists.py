@@ -52,6 +52,7 @@ class Filter:
     priorities: frozenset[str] | None = None
     assignees: frozenset[str | None] | None = None  # agent ids; UNASSIGNED (None) for "no assignee"
     customers: frozenset[str] | None = None
+    groups: frozenset[str | None] | None = None  # group ids; None for "no group"
     created: tuple[str | None, str | None] = (None, None)
     updated: tuple[str | None, str | None] = (None, None)
     due: tuple[str | None, str | None] = (None, None)
@@ -81,7 +82,7 @@ class Filter:
 
     @property
     def empty(self) -> bool:
-        sets = (self.statuses, self.priorities, self.assignees, self.customers)
+        sets = (self.statuses, self.priorities, self.assignees, self.customers, self.groups)
         ranges = (self.created, self.updated, self.due)
         return any(s is not None and not s for s in sets) or any(lo and hi and lo >= hi for lo, hi in ranges)
 
@@ -89,22 +90,9 @@ class Filter:
 # ---------------------------------------------------------------- predicate
 
 
-# What each plan's key conditions guarantee of the items it reads (their partitions are exactly the filter's values,
-# an id range is exactly the created range: an id's time is its createdAt), so the predicate leaves it out.
-_GUARANTEED = {
-    "tickets": frozenset({"created"}),
-    "status-priority": frozenset({"statuses", "priorities", "created"}),
-    "assignee-status": frozenset({"assignees", "statuses", "created"}),
-    "customer": frozenset({"customers", "created"}),
-    "updated": frozenset({"updated"}),
-    "due": frozenset({"due"}),
-}
-
-
-def predicate(f: Filter, plan_name: str | None = None) -> paging.Predicate:
-    """What the filter asks that the plan's Queries do not guarantee, as one check of a stored ticket (None: all of
-    it is guaranteed, and a page reads exactly the rows it returns plus one)."""
-    done = _GUARANTEED.get(plan_name or "", frozenset())
+def predicate(f: Filter, done: frozenset[str] = frozenset()) -> paging.Predicate:
+    """What the filter asks that the plan's Queries do not guarantee (`done`: Plan.guarantees), as one check of a
+    stored ticket (None: all of it is guaranteed, and a page reads exactly the rows it returns plus one)."""
     parts: list[Check] = []
     if f.statuses is not None and "statuses" not in done:
         statuses = f.statuses
@@ -118,6 +106,9 @@ def predicate(f: Filter, plan_name: str | None = None) -> paging.Predicate:
     if f.customers is not None and "customers" not in done:
         customers = f.customers
         parts.append(lambda t: t.get("customerId") in customers)
+    if f.groups is not None and "groups" not in done:
+        groups = f.groups
+        parts.append(lambda t: (t.get("groupId") or None) in groups)
     ranges = ((f.created, "created", "createdAt"), (f.updated, "updated", "updatedAt"), (f.due, "due", "dueAt"))
     for (lo, hi), name, attr in ranges:
         if lo is not None and name not in done:
@@ -148,6 +139,7 @@ class Counts:
     tickets: dict[str, int]
     by_assignee: dict[str, dict[str, int]]
     by_customer: dict[str, dict[str, int]]
+    by_group: dict[str, dict[str, int]] = field(default_factory=dict)
     # False for a tenant whose counter items predate them (made before `tenant reindex` ran): nothing is pruned or
     # estimated from them, and no total is exact.
     known: bool = True
@@ -166,6 +158,22 @@ class Counts:
     def customer(self, customer_id: str, status: str) -> int:
         return self.by_customer.get(customer_id, {}).get(keys.status_count_attr(status), 0)
 
+    def group(self, group_id: str | None, status: str) -> int:
+        if group_id is None:
+            return max(0, self.status(status) - self.tickets.get(keys.grouped_attr(status), 0))
+        return self.by_group.get(group_id, {}).get(keys.status_count_attr(status), 0)
+
+    def group_unassigned(self, group_id: str | None, status: str) -> int | None:
+        """A group's unassigned tickets of a status; for no group, not counted (None)."""
+        if group_id is None:
+            return None
+        return self.by_group.get(group_id, {}).get(keys.unassigned_attr(status), 0)
+
+    @property
+    def any_group(self) -> bool:
+        """Whether any ticket of the tenant has a group."""
+        return any(self.tickets.get(keys.grouped_attr(s), 0) for s in STATUSES)
+
 
 def read_counts(tenant_id: str, f: Filter) -> Counts:
     wanted = {"tickets": keys.ticket_counts(tenant_id)}
@@ -174,11 +182,14 @@ def read_counts(tenant_id: str, f: Filter) -> Counts:
         wanted[f"a:{a}"] = keys.assignee_counts(tenant_id, a)
     for c in sorted(f.customers or ())[:MAX_MERGE_KEYS]:
         wanted[f"c:{c}"] = keys.customer_counts(tenant_id, c)
+    for g in sorted(g for g in f.groups or () if g is not None)[:MAX_MERGE_KEYS]:
+        wanted[f"g:{g}"] = keys.group_counts(tenant_id, g)
     found = counters_dal.read(tenant_id, wanted)
     return Counts(
         found["tickets"],
         {name[2:]: v for name, v in found.items() if name.startswith("a:")},
         {name[2:]: v for name, v in found.items() if name.startswith("c:")},
+        {name[2:]: v for name, v in found.items() if name.startswith("g:")},
         known=keys.COUNTERS_SINCE in found["tickets"],
     )
 
@@ -200,6 +211,11 @@ def _counted(f: Filter, c: Counts) -> list[int]:
         out.append(sum(c.assignee(a, s) for a in f.assignees for s in statuses))
     if f.customers is not None and len(f.customers) <= MAX_MERGE_KEYS:
         out.append(sum(c.customer(cu, s) for cu in f.customers for s in statuses))
+    if f.groups is not None and len(f.groups) <= MAX_MERGE_KEYS:
+        out.append(sum(c.group(g, s) for g in f.groups for s in statuses))
+        unassigned = [c.group_unassigned(g, s) for g in f.groups for s in statuses]
+        if f.assignees == frozenset({UNASSIGNED}) and None not in unassigned:
+            out.append(sum(n or 0 for n in unassigned))
     return out
 
 
@@ -210,14 +226,20 @@ def exact_total(f: Filter, c: Counts) -> int | None:
     if f.sort.endswith("dueAt"):  # only the unfinished tickets that have a due time, which nothing counts
         return None
     statuses = _statuses(f)
-    if f.assignees is None and f.customers is None:
+    named = {n for n in ("assignees", "customers", "groups") if getattr(f, n) is not None}
+    if not named:
         return sum(c.status_priority(s, p) for s in statuses for p in _priorities(f))
-    if f.priorities is not None:
+    if f.priorities is not None or any(len(getattr(f, n)) > MAX_MERGE_KEYS for n in named):
         return None
-    if f.customers is None and f.assignees is not None and len(f.assignees) <= MAX_MERGE_KEYS:
+    if named == {"assignees"} and f.assignees is not None:
         return sum(c.assignee(a, s) for a in f.assignees for s in statuses)
-    if f.assignees is None and f.customers is not None and len(f.customers) <= MAX_MERGE_KEYS:
+    if named == {"customers"} and f.customers is not None:
         return sum(c.customer(cu, s) for cu in f.customers for s in statuses)
+    if named == {"groups"} and f.groups is not None:
+        return sum(c.group(g, s) for g in f.groups for s in statuses)
+    if named == {"groups", "assignees"} and f.groups is not None and f.assignees == frozenset({UNASSIGNED}):
+        counted = [c.group_unassigned(g, s) for g in f.groups for s in statuses]
+        return None if None in counted else sum(n or 0 for n in counted)
     return None
 
 
@@ -235,6 +257,7 @@ class Plan:
     high: str | None = None
     estimate: float = 0.0
     density: float | None = None  # the share of its items expected to match (from the counters)
+    guarantees: frozenset[str] = frozenset()  # what its key conditions ensure of every item (see predicate())
 
     @property
     def position_re(self) -> re.Pattern[str]:
@@ -257,33 +280,67 @@ def _id_bounds(f: Filter) -> tuple[str | None, str | None]:
     return lo, hi
 
 
+_UNFINISHED = frozenset(STATUSES) - {"resolved", "closed"}
+
+
+def _assignee_plan(tenant_id: str, f: Filter, c: Counts, forward: bool) -> Plan | None:
+    """GSI3: each named agent's partitions of the filter's statuses, and for `none` the unassigned partitions of the
+    filter's groups (or of no group, when the tenant has no group at all), unfinished and/or finished."""
+    if f.assignees is None or len(f.assignees) > MAX_MERGE_KEYS:
+        return None
+    statuses = _statuses(f)
+    agents = sorted(a for a in f.assignees if a is not None)
+    streams = [
+        paging.Stream(keys.BY_ASSIGNEE, keys.assignee_partition(tenant_id, a, s), size=c.assignee(a, s))
+        for a in agents
+        for s in statuses
+    ]
+    guarantees = {"assignees", "created", "statuses"}
+    if UNASSIGNED in f.assignees:
+        groups = f.groups if f.groups is not None else (None if c.any_group else frozenset({None}))
+        if groups is None or len(groups) > MAX_MERGE_KEYS:
+            return None  # the unassigned tickets of every group: no partition to name
+        for unfinished in (True, False):
+            wanted = [s for s in statuses if (s in _UNFINISHED) == unfinished]
+            if not wanted:
+                continue
+            if set(wanted) != {s for s in STATUSES if (s in _UNFINISHED) == unfinished}:
+                guarantees.discard("statuses")  # the partition holds the bucket's other statuses too
+            for g in sorted(groups, key=lambda g: g or ""):
+                counted = [c.group_unassigned(g, s) for s in wanted]
+                size = sum(n or 0 for n in counted) if None not in counted else sum(c.assignee(None, s) for s in wanted)
+                partition = keys.unassigned_partition(tenant_id, g, unfinished)
+                streams.append(paging.Stream(keys.BY_ASSIGNEE, partition, size=size))
+        if not agents and f.groups is not None:
+            guarantees.add("groups")
+    return Plan("assignee-status", tuple(streams), forward, guarantees=frozenset(guarantees))
+
+
 def candidates(tenant_id: str, f: Filter, c: Counts) -> list[Plan]:
     """Every Query shape that can drive the filter, in its sort order."""
     forward = not f.sort.startswith("-")
     if f.sort.endswith("dueAt"):
         stream = paging.Stream(keys.BY_DUE, keys.due_partition(tenant_id))
-        return [Plan("due", (stream,), forward, f.due[0], f.due[1])]
+        return [Plan("due", (stream,), forward, f.due[0], f.due[1], guarantees=frozenset({"due"}))]
     if f.sort.endswith("updatedAt"):
         stream = paging.Stream(keys.BY_UPDATED, keys.updated_partition(tenant_id), size=_counted(f, c)[0] or None)
-        return [Plan("updated", (stream,), forward, f.updated[0], f.updated[1])]
+        return [Plan("updated", (stream,), forward, f.updated[0], f.updated[1], guarantees=frozenset({"updated"}))]
     lo, hi = _id_bounds(f)
     statuses, priorities = _statuses(f), _priorities(f)
     total = sum(c.status_priority(s, p) for s in STATUSES for p in PRIORITIES)
-    plans = [Plan("tickets", (paging.Stream(None, keys.tenant_pk(tenant_id), keys.TICKET_PREFIX, total),), forward)]
+    base = paging.Stream(None, keys.tenant_pk(tenant_id), keys.TICKET_PREFIX, total)
+    plans = [Plan("tickets", (base,), forward, guarantees=frozenset({"created"}))]
     if f.statuses is not None or f.priorities is not None:
         streams = tuple(
             paging.Stream(keys.BY_STATUS, keys.status_partition(tenant_id, s, p), size=c.status_priority(s, p))
             for s in statuses
             for p in priorities
         )
-        plans.append(Plan("status-priority", streams, forward))
-    if f.assignees is not None and len(f.assignees) <= MAX_MERGE_KEYS:
-        streams = tuple(
-            paging.Stream(keys.BY_ASSIGNEE, keys.assignee_partition(tenant_id, a, s), size=c.assignee(a, s))
-            for a in sorted(f.assignees, key=lambda a: a or "")
-            for s in statuses
+        plans.append(
+            Plan("status-priority", streams, forward, guarantees=frozenset({"statuses", "priorities", "created"}))
         )
-        plans.append(Plan("assignee-status", streams, forward))
+    if assignee_plan := _assignee_plan(tenant_id, f, c, forward):
+        plans.append(assignee_plan)
     if f.customers is not None and len(f.customers) <= MAX_MERGE_KEYS:
         streams = tuple(
             paging.Stream(
@@ -291,7 +348,7 @@ def candidates(tenant_id: str, f: Filter, c: Counts) -> list[Plan]:
             )
             for cu in sorted(f.customers)
         )
-        plans.append(Plan("customer", streams, forward))
+        plans.append(Plan("customer", streams, forward, guarantees=frozenset({"customers", "created"})))
     return [replace(p, low=lo, high=hi) for p in plans]
 
 
@@ -347,7 +404,7 @@ def list_page(tenant_id: str, f: Filter, q: PageQuery, fp: str) -> dict[str, Any
         plan = replace(plan, streams=())
     src = source(plan, paging.Budget(), after)
     skip = meta.get("o", 0) if q.cursor else q.offset
-    found = paging.examine(src, skip=skip, limit=q.limit, predicate=predicate(f, plan.name), density=plan.density)
+    found = paging.examine(src, skip=skip, limit=q.limit, predicate=predicate(f, plan.guarantees), density=plan.density)
     total = 0 if f.empty else exact_total(f, counts)
     return paging.envelope(found, src, q, fp, meta, total=total)
 
@@ -361,7 +418,7 @@ def count(tenant_id: str, f: Filter) -> dict[str, Any]:
     if total is not None:
         return {"total": total, "totalExact": True}
     plan = choose(tenant_id, f, counts, paging.LIST_ITEM_BUDGET)
-    n, ended = paging.count(source(plan, paging.Budget()), predicate(f, plan.name))
+    n, ended = paging.count(source(plan, paging.Budget()), predicate(f, plan.guarantees))
     return {"total": n, "totalExact": ended}
 
 
@@ -373,7 +430,7 @@ def ticket_ids(tenant_id: str, f: Filter, limit: int) -> list[str]:
         return []
     plan = choose(tenant_id, f, counts, limit)
     found = paging.examine(
-        source(plan, paging.Budget(left=2 * limit)), skip=0, limit=limit, predicate=predicate(f, plan.name)
+        source(plan, paging.Budget(left=2 * limit)), skip=0, limit=limit, predicate=predicate(f, plan.guarantees)
     )
     return [t["id"] for t in found.rows]
 
@@ -398,6 +455,10 @@ def from_query(q: TicketListQuery, me: str | None) -> Filter:
         f = f.narrow(assignees=[UNASSIGNED])
     elif q.assigneeId:
         f = f.narrow(assignees=[q.assigneeId])
+    if q.groupId == "none":
+        f = f.narrow(groups=[None])
+    elif q.groupId:
+        f = f.narrow(groups=[q.groupId])
     if q.createdAfter or q.createdBefore:
         f = f.within("created", q.createdAfter, q.createdBefore)
     if q.updatedSince:

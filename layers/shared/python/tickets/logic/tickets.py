@@ -19,6 +19,7 @@ from tickets.errors import (
     FieldError,
     InvalidAssignee,
     InvalidCustomer,
+    InvalidGroup,
     InvalidParent,
     NotFound,
     PreconditionFailed,
@@ -26,7 +27,7 @@ from tickets.errors import (
     TicketClosed,
     ValidationFailed,
 )
-from tickets.logic import references, sla
+from tickets.logic import group_routing, references, routing, sla
 from tickets.models.tickets import Status, TicketCreate, TicketPatch
 from tickets.timeutil import from_ms, iso, month_key, now
 
@@ -35,16 +36,23 @@ WRITE_RETRIES = 5
 
 
 def _snapshots(
-    tenant_id: str, customer_id: str | None, assignee_id: str | None, parent_id: str | None = None
+    tenant_id: str,
+    customer_id: str | None,
+    assignee_id: str | None,
+    parent_id: str | None = None,
+    group_id: str | None = None,
 ) -> dict[str, Any]:
     """Read-only snapshots of the linked customer and agent, fetched in one BatchGetItem.
 
-    The parent is only checked for existence; the write re-checks all three in its transaction, so a
-    concurrent delete is still caught, and checking here first keeps bad input from using a number.
+    The parent and the group are only checked for existence (the group comes back as "group", for routing, and
+    is not a ticket field); the write re-checks them all in its transaction, so a concurrent delete is still
+    caught, and checking here first keeps bad input from using a number.
     """
     refs = []
     if parent_id:
         refs.append(("parent", keys.ticket(tenant_id, parent_id)))
+    if group_id:
+        refs.append(("group", keys.group(tenant_id, group_id)))
     if customer_id:
         refs.append(("customer", keys.customer(tenant_id, customer_id)))
     if assignee_id:
@@ -53,6 +61,10 @@ def _snapshots(
     out: dict[str, Any] = {}
     if parent_id and "parent" not in found:
         raise InvalidParent(f"ticket {parent_id} does not exist", [FieldError("parentId", "unknown")])
+    if group_id:
+        if "group" not in found:
+            raise InvalidGroup(f"group {group_id} does not exist", [FieldError("groupId", "unknown")])
+        out["group"] = found["group"]
     if customer_id:
         c = found.get("customer")
         if c is None:
@@ -150,13 +162,19 @@ def insert_ticket(
 def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) -> dict[str, Any]:
     data = body.model_dump(mode="json", exclude={"customerExternalId", "tagIds"})
     data["tags"] = references.tag_names(tenant_id, body.tagIds, data["tags"])
+    group_id = data["groupId"]
     if body.customerExternalId is None:
-        snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"])
+        snapshots = _snapshots(tenant_id, data["customerId"], data["assigneeId"], data["parentId"], group_id)
     else:  # the externalId pointer holds the customer's snapshot already
         customer = references.customer_by_external_id(tenant_id, body.customerExternalId)
         data["customerId"] = customer["id"]
-        snapshots = {**_snapshots(tenant_id, None, data["assigneeId"], data["parentId"]), "customer": customer}
-    return insert_ticket(tenant_id, data, snapshots, actor)
+        snapshots = {
+            **_snapshots(tenant_id, None, data["assigneeId"], data["parentId"], group_id),
+            "customer": customer,
+        }
+    group = snapshots.pop("group", None)
+    assign = group_routing.group_assigner(tenant_id, group, data) if routing.routes_on_write(None, data) else None
+    return insert_ticket(tenant_id, data, snapshots, actor, assign=assign)
 
 
 def get_ticket(tenant_id: str, id_or_reference: str) -> dict[str, Any]:
@@ -181,6 +199,7 @@ _NULLABLE = (
     "requester",
     "assigneeId",
     "assignee",
+    "groupId",
     "parentId",
     "dedupeKey",
     "dueAt",
@@ -194,7 +213,15 @@ _NULLABLE = (
 
 def shape(stored: dict[str, Any]) -> dict[str, Any]:
     """Stored items omit nulls; logic works on the full shape so that comparisons are exact."""
-    return {**dict.fromkeys(_NULLABLE), "tags": [], "customFields": {}, "metadata": {}, "commentCount": 0, **stored}
+    return {
+        **dict.fromkeys(_NULLABLE),
+        "tags": [],
+        "requiredSkills": [],
+        "customFields": {},
+        "metadata": {},
+        "commentCount": 0,
+        **stored,
+    }
 
 
 def load(tenant_id: str, ticket_id: str) -> dict[str, Any]:
@@ -221,8 +248,9 @@ def _check_if_match(ticket: dict[str, Any], versions: list[int] | None) -> None:
 
 # Fields that counters, index partitions, snapshots or status timestamps depend on: a patch touching
 # one of them is read, recomputed and written back in a transaction. Any other patch is one UpdateItem.
-# priority, groupId and dueAt move the ticket's SLA (logic/sla.py), which next_state computes; priority also moves the
-# status x priority counters and the ticket's GSI1 partition (dal/counters.py, dal/keys.py).
+# The group moves the group's counters, the waiting index's partition, and may route the ticket; priority, groupId
+# and dueAt move the ticket's SLA (logic/sla.py), which next_state computes; priority also moves the status x
+# priority counters and the ticket's GSI1 partition (dal/counters.py, dal/keys.py).
 _STRUCTURAL = frozenset({"status", "customerId", "assigneeId", "parentId", "priority", "groupId", "dueAt"})
 
 
@@ -305,16 +333,19 @@ def next_state(
         return old  # nothing to change: no new version, no event
     refs = {
         field: changes[field]
-        for field in ("customerId", "assigneeId", "parentId")
+        for field in ("customerId", "assigneeId", "parentId", "groupId")
         if field in changes and changes[field] != old.get(field)
     }
     known = known or {}
     fetch = {
         f: v for f, v in refs.items()
         if not (f == "assigneeId" and "assignee" in known) and not (f == "customerId" and "customer" in known)
+        and not (f == "groupId" and "group" in known)
     }  # fmt: skip
     if fetch:
-        snaps = _snapshots(tenant_id, fetch.get("customerId"), fetch.get("assigneeId"), fetch.get("parentId"))
+        snaps = _snapshots(
+            tenant_id, fetch.get("customerId"), fetch.get("assigneeId"), fetch.get("parentId"), fetch.get("groupId")
+        )
         known = {**known, **snaps}
     if "customerId" in refs:
         new["customer"] = known.get("customer")
@@ -341,8 +372,11 @@ def apply_changes(
     and calls again).
     """
     new = next_state(tenant_id, old, changes, known)
-    if new is not old:
-        dal.replace(tenant_id, old, new, actor)
+    if new is old:
+        return new
+    if routing.routes_on_write(old, new):  # it gets a group while unassigned: routed in the same write
+        return group_routing.write_routed(tenant_id, old, new, actor)
+    dal.replace(tenant_id, old, new, actor)
     return new
 
 

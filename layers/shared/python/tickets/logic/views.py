@@ -162,7 +162,13 @@ def _check(condition: dict[str, Any], me: str | None, where: str) -> Check:
 
 
 _RANGES = {"createdAt": "created", "updatedAt": "updated", "dueAt": "due"}
-_NARROWABLE = {"status": "statuses", "priority": "priorities", "assigneeId": "assignees", "customerId": "customers"}
+_NARROWABLE = {
+    "status": "statuses",
+    "priority": "priorities",
+    "assigneeId": "assignees",
+    "customerId": "customers",
+    "groupId": "groups",
+}
 
 
 def _allowed(condition: dict[str, Any], me: str | None, where: str) -> frozenset[Any] | None:

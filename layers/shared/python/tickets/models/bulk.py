@@ -62,8 +62,16 @@ class SetCategory(InputModel):
     value: Category | None = None
 
 
+class SetGroup(InputModel):
+    """A group id (an unassigned ticket is then routed by the group's rules), or null for no group."""
+
+    type: Literal["set_group"]
+    value: Id | None = None
+
+
 Action = Annotated[
-    SetStatus | SetPriority | Assign | Unassign | AddTags | RemoveTags | SetCategory, Field(discriminator="type")
+    SetStatus | SetPriority | Assign | Unassign | AddTags | RemoveTags | SetCategory | SetGroup,
+    Field(discriminator="type"),
 ]
 
 

@@ -78,6 +78,10 @@ Id = Annotated[Text, Field(min_length=1, max_length=64)]
 ExternalId = Annotated[Text, Field(min_length=1, max_length=200)]
 TagIds = Annotated[list[Id], Field(max_length=20)]
 Tag = Annotated[Text, Field(min_length=1, max_length=50)]
+RequiredSkills = Annotated[
+    list[Annotated[Text, Field(min_length=1, max_length=50)]],
+    Field(max_length=10, description="Skills an agent needs (all of them, case-insensitively) to be routed the ticket"),
+]
 CustomValue = Annotated[
     Annotated[Text, Field(max_length=1000)] | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | float | bool | None,
     Scalar,
@@ -116,6 +120,13 @@ class _TicketFields(InputModel):
 
     _metadata = field_validator("metadata", check_fields=False)(check_json_object)
 
+    @field_validator("requiredSkills", check_fields=False)
+    @classmethod
+    def _unique_skills(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len({s.casefold() for s in value}) != len(value):
+            raise ValueError("requiredSkills must not repeat (case-insensitively)")
+        return value
+
     @model_validator(mode="after")
     def _one_customer_reference(self) -> Any:
         if {"customerId", "customerExternalId"} <= self.model_fields_set:
@@ -142,6 +153,8 @@ class TicketCreate(_TicketFields):
     metadata: dict[str, Any] = {}
     dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     dueAt: Timestamp | None = None
+    groupId: Id | None = Field(default=None, description="With no assigneeId, the group's routing assigns the ticket")
+    requiredSkills: RequiredSkills = []
 
 
 class TicketPatch(_TicketFields):
@@ -164,6 +177,10 @@ class TicketPatch(_TicketFields):
     metadata: dict[str, Any] | None = None
     dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     dueAt: Timestamp | None = None
+    groupId: Id | None = Field(
+        default=None, description="Setting a group on an unassigned ticket routes it by the group's rules"
+    )
+    requiredSkills: RequiredSkills | None = None
 
     @model_validator(mode="after")
     def _non_nullable(self) -> TicketPatch:
@@ -174,7 +191,7 @@ class TicketPatch(_TicketFields):
         """The stored fields this patch sets (references by external id or tag id are resolved by the logic)."""
         data = self.model_dump(mode="json", include=self.model_fields_set - {"customerExternalId", "tagIds"})
         # A ticket always has these (possibly empty): `null` clears them to empty, it does not store a null.
-        for name, empty in (("tags", []), ("customFields", {}), ("metadata", {})):
+        for name, empty in (("tags", []), ("customFields", {}), ("metadata", {}), ("requiredSkills", [])):
             if name in data and data[name] is None:
                 data[name] = empty
         return data
@@ -228,6 +245,8 @@ class Ticket(OutputModel):
     requester: RequesterOut | None = None
     assigneeId: str | None = None
     assignee: AgentRef | None = None
+    groupId: str | None = None
+    requiredSkills: list[str] = []
     tags: list[str] = []
     parentId: str | None = None
     customFields: dict[str, CustomValue] = {}
@@ -264,6 +283,7 @@ class TicketListQuery(PageQuery):
     priority: Annotated[list[PriorityIn], Field(min_length=1)] | None = None
     customerId: Id | None = None
     assigneeId: Id | None = Field(default=None, description="An agent id, `none` or `me` (the key's own agent)")
+    groupId: Id | None = Field(default=None, description="A group id, or `none` (tickets without a group)")
     tag: Tag | None = None
     category: Category | None = None
     createdAfter: Timestamp | None = None
@@ -293,3 +313,5 @@ class TicketIntake(_TicketFields):
     tags: Annotated[list[Tag], Field(max_length=20)] = []
     tagIds: TagIds = []
     dedupeKey: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    groupId: Id | None = Field(default=None, description="Route the ticket by this group's rules (not the N1 rule)")
+    requiredSkills: RequiredSkills = []
