@@ -144,8 +144,9 @@ SHAPES = {
     "tag=<no match>": ({"table"}, 1000),
     "view: status in 3, priority in 2, tag is vip": ({"GSI1"}, 1000),
     "queue: my open tickets (assigneeId=me&status=open)": ({"GSI3"}, 55),
-    "queue: unassigned new tickets (assigneeId=none&status=new)": ({"GSI3"}, 55),
+    "assigneeId=none&status=new (every group's)": ({"GSI1"}, 80),  # GSI3 names a group's unassigned only
     "queue: urgent open tickets (status=open&priority=urgent)": ({"GSI1"}, 55),
+    "queue: a group's unassigned tickets (groupId=<group>&assigneeId=none&status=<5 unfinished>)": ({"GSI3"}, 55),
     "queue: overdue tickets (sort=dueAt&dueBefore=<now>)": ({"DUE"}, 55),
     "console Mine (assigneeId=me&status=<5 unfinished>)": ({"GSI3"}, 80),  # agent 0's 5 status partitions
     "console All open (status=<5 unfinished>)": ({"table"}, 120),  # cheaper than a merge of 25 partitions
