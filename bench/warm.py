@@ -177,9 +177,9 @@ def _floor_create(h: Harness) -> Callable[[], dict[str, Any]]:
                 {
                     "Update": {
                         "TableName": h.table,
-                        "Key": serialize(keys.counts(h.tenant_id)),
-                        "UpdateExpression": "ADD #t :one, #s :one",
-                        "ExpressionAttributeNames": {"#t": "total", "#s": "status#new"},
+                        "Key": serialize(keys.ticket_counts(h.tenant_id)),
+                        "UpdateExpression": "ADD #s :one",
+                        "ExpressionAttributeNames": {"#s": keys.status_priority_attr("new", "medium")},
                         "ExpressionAttributeValues": {":one": value(1)},
                     }
                 },

@@ -665,7 +665,7 @@ class Stored:
     """One tenant as the table holds it."""
 
     tickets: dict[str, dict[str, Any]]  # public shape
-    counts: dict[str, Any]
+    counts: dict[str, dict[str, int]]  # the ticket counter items (COUNTS#...): {sort key: {attribute: n}}
     agents: dict[str, dict[str, Any]]
     customers: dict[str, dict[str, Any]]
     deliveries: list[dict[str, Any]]
@@ -673,7 +673,7 @@ class Stored:
 
 def read_table(stack: StackInfo, tenants: list[TenantSetup]) -> list[Stored]:
     from tickets.dal import keys
-    from tickets.dal.client import ddb, deserialize, strip_keys, table
+    from tickets.dal.client import ddb, strip_keys, table
     from tickets.models.tickets import Ticket
 
     out = []
@@ -685,12 +685,14 @@ def read_table(stack: StackInfo, tenants: list[TenantSetup]) -> list[Stored]:
             for item in _query_all(client, name, pk, keys.TICKET_PREFIX):
                 public = Ticket.model_validate(strip_keys(item)).model_dump(mode="json")
                 tickets[public["id"]] = public
-            counts = client.get_item(TableName=name, Key={k: {"S": v} for k, v in keys.counts(t.key.id).items()},
-                                     ConsistentRead=True).get("Item", {})  # fmt: skip
+            counts = {
+                item["SK"]: {k: int(v) for k, v in strip_keys(item).items() if k != keys.COUNTERS_SINCE and int(v)}
+                for item in _query_all(client, name, pk, keys.TICKET_COUNTS_PREFIX)
+            }
             out.append(
                 Stored(
                     tickets,
-                    deserialize(counts),
+                    {sk: c for sk, c in counts.items() if c},
                     {a["id"]: a for a in _query_all(client, name, pk, keys.AGENT_PREFIX)},
                     {c["id"]: c for c in _query_all(client, name, pk, keys.CUSTOMER_PREFIX)},
                     _query_all(client, name, pk, keys.delivery(t.key.id, "", "")["SK"].removesuffix("##")),
@@ -748,14 +750,15 @@ def check_state(model: Model, stored: list[Stored]) -> list[Check]:
 
 
 def check_counters(stack: StackInfo, model: Model, stored: list[Stored]) -> list[Check]:
+    from tickets.dal import counters as ticket_counters
+
     counters, totals, agents, customers, walk = [], [], [], [], []
     for t, s in zip(model.tenants, stored, strict=True):
         tickets = list(s.tickets.values())
         by_status = Counter(x["status"] for x in tickets)
-        want = {"total": len(tickets)} | {f"status#{st}": by_status[st] for st in STATUSES}
-        got = {name: int(s.counts.get(name, 0)) for name in want}
-        if got != want:
-            counters.append(f"{t.key.prefix}: counters {got} != recount {want}")
+        want = {sk: {a: n for a, n in c.items() if n} for sk, c in ticket_counters.totals(t.key.id, tickets).items()}
+        if s.counts != want:
+            counters.append(f"{t.key.prefix}: counters {s.counts} != recount {want}")
 
         def total(t: TenantSetup = t, **query: Any) -> int:
             resp = stack.request("GET", "/v1/tickets", key=t.key.key, query={"limit": 1, **query})

@@ -229,9 +229,13 @@ def examine(
     full = False
     while True:
         need = skip + (limit - len(rows)) + 1
-        # Filtered, reads grow with what was already read (100, 200, 600...): few calls for a sparse filter.
-        first = FILTERED_BATCH if density is None else math.ceil(need / max(density, 0.01)) + 1
-        item = source.next(need if predicate is None else max(first, need, 2 * examined))
+        if predicate is None:
+            hint = need
+        elif not examined:  # what should fill the page: the planner's density, else a batch
+            hint = FILTERED_BATCH if density is None else math.ceil(need / max(density, 0.01)) + 1
+        else:  # what should fill the rest at the density seen so far (none seen: grow fast)
+            hint = math.ceil(need * examined / max(matches, 1)) + 1
+        item = source.next(max(hint, need))
         if item is None:
             break
         examined += 1
