@@ -151,3 +151,26 @@ def test_given_the_template_then_exactly_the_paging_functions_get_the_signing_ke
     assert (
         template.resolve_env(functions["ListTicketsFunction"].environment, refs)["CURSOR_SIGNING_KEY"] == "dev-random"
     )
+
+
+def test_given_a_ulid_then_before_and_after_are_its_neighbours_in_sort_order():
+    from tickets import ids as idgen
+
+    u = "01J0000000000000000000000A"
+    assert (idgen.before(u), idgen.after(u)) == ("01J00000000000000000000009", "01J0000000000000000000000B")
+    assert idgen.before("01J00000000000000000000000") == "01HZZZZZZZZZZZZZZZZZZZZZZZ"  # borrows
+    assert idgen.after("01JZZZZZZZZZZZZZZZZZZZZZZZ") == "01K00000000000000000000000"  # carries
+    assert idgen.before("0" * 26) is None and idgen.after("7" + "Z" * 25) is None  # past either end
+
+
+def test_given_paging_state_then_it_is_signed_with_the_cursor_and_edits_are_refused():
+    token = cursor.encode({"p": "01J0000000000000000000000A"}, FP, {"n": 51, "o": 0})
+    data = _decoded(token)
+    assert data["m"] == {"n": 51}  # zero counts are left out
+    assert cursor.decode_with_meta(token, FP, "T1", {"p"}) == ({"p": "01J0000000000000000000000A"}, {"n": 51})
+    assert cursor.decode_with_meta(cursor.encode({"p": "x"}, FP), FP, "T1", {"p"}) == ({"p": "x"}, {})
+    for meta in ({"n": 52}, {"n": 51, "o": 3}, {"n": -1}, {"n": "51"}, {"x": 1}, {}, {"n": 10**10}):
+        with pytest.raises(ValidationFailed):
+            cursor.decode_with_meta(_encoded({**data, "m": meta}), FP, "T1", {"p"})
+    with pytest.raises(ValidationFailed):  # the state removed: the signature no longer matches
+        cursor.decode_with_meta(_encoded({k: v for k, v in data.items() if k != "m"}), FP, "T1", {"p"})

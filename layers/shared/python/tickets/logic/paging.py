@@ -159,8 +159,9 @@ class MergeSource(Source):
         lane = lane or self.lanes[0]
         return str(item[lane.sort_attr])[len(lane.prefix) :]
 
-    def _fill(self, lane: _Lane, hint: int) -> bool:
-        """Read the lane's next chunk; False when the budget cannot pay for it."""
+    def _fill(self, lane: _Lane, hint: int, reserved: int) -> bool:
+        """Read the lane's next chunk, leaving `reserved` items of the budget for the other lanes that need a read;
+        False when the budget cannot pay for it."""
         open_lanes = [x for x in self.lanes if not x.ended]
         if len(open_lanes) == 1:
             chunk = hint
@@ -171,7 +172,7 @@ class MergeSource(Source):
             chunk = math.ceil(hint * share) + 1
         if lane.size is not None:
             chunk = min(chunk, lane.size + 1)  # all of it, and no LastEvaluatedKey to follow up
-        limit = min(max(chunk, 1), self.budget.left, MAX_QUERY_LIMIT)
+        limit = min(max(chunk, 1), self.budget.left - reserved, MAX_QUERY_LIMIT)
         if limit <= 0:
             return False
         items, lane.start = query(lane.plan, limit=limit, start_key=lane.start)
@@ -183,8 +184,9 @@ class MergeSource(Source):
         return True
 
     def next(self, hint: int) -> dict[str, Any] | None:
-        for lane in self.lanes:
-            if not lane.buffer and not lane.ended and not self._fill(lane, hint):
+        empty = [lane for lane in self.lanes if not lane.buffer and not lane.ended]
+        for i, lane in enumerate(empty):
+            if not self._fill(lane, hint, reserved=len(empty) - i - 1):
                 return None  # the budget is spent before every stream could be compared
         ready = [lane for lane in self.lanes if lane.buffer]
         if not ready:
