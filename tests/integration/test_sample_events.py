@@ -226,7 +226,7 @@ def test_given_the_seeded_demo_tenant_when_the_sample_event_is_invoked_then_it_f
     template.apply_env(fn, refs)
     sample_events.seed()
     event = load_event(name)
-    if name in CONSUMERS and any(isinstance(s, template.ScheduleSource) for s in fn.event_sources):
+    if name in CONSUMERS and event.get("detail-type") == "Scheduled Event":  # the breach sweep's sample
         result = template.load_handler(fn)(event, FakeContext(fn.name))
         assert result["result"]["facts"] == 0 and result["result"]["checkpoint"], result  # nothing due in the seed
         return
