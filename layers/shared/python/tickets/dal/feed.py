@@ -27,6 +27,17 @@ class Row:
     body: bytes
 
 
+def stored(tenant_id: str, entry: Entry, at: str, expires_at: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The marker and the feed item of `entry` written at time `at` (the bench seeds these very items)."""
+    position = keys.feed_position(at, entry.event_id)
+    marker = {**keys.feed_marker(tenant_id, entry.event_id), "type": "feedMarker", "tenantId": tenant_id,
+              "position": position, "expiresAt": expires_at}  # fmt: skip
+    item = {**keys.feed_item(tenant_id, position), "type": "feedEvent", "tenantId": tenant_id,
+            "eventId": entry.event_id, "eventType": entry.event_type, "event": entry.body,
+            "expiresAt": expires_at}  # fmt: skip
+    return marker, item
+
+
 def append(tenant_id: str, entries: list[Entry], at: str, expires_at: int) -> set[str]:
     """Put every entry at `<at>#<event id>`, each with its marker, in one transaction.
 
@@ -36,12 +47,7 @@ def append(tenant_id: str, entries: list[Entry], at: str, expires_at: int) -> se
     """
     items: list[dict[str, Any]] = []
     for entry in entries:
-        position = keys.feed_position(at, entry.event_id)
-        marker = {**keys.feed_marker(tenant_id, entry.event_id), "type": "feedMarker", "tenantId": tenant_id,
-                  "position": position, "expiresAt": expires_at}  # fmt: skip
-        item = {**keys.feed_item(tenant_id, position), "type": "feedEvent", "tenantId": tenant_id,
-                "eventId": entry.event_id, "eventType": entry.event_type, "event": entry.body,
-                "expiresAt": expires_at}  # fmt: skip
+        marker, item = stored(tenant_id, entry, at, expires_at)
         only_once = "attribute_not_exists(PK)"
         items.append({"Put": {"TableName": table(), "Item": serialize(marker), "ConditionExpression": only_once}})
         items.append({"Put": {"TableName": table(), "Item": serialize(item)}})
