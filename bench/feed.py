@@ -56,7 +56,7 @@ def seed_feed(tenant_id: str, prefix: str, n: int, sizes: dict[str, int] | None 
             else {"ticket": ticket, "changes": {"priority": {"from": "low", "to": "urgent"}}}
         )
         event = DomainEvent(
-            id=event_id(f"bench-{i}", kind, at_ms, 2), type=kind, createdAt=iso(from_ms(at_ms)), data=data,  # type: ignore[arg-type]
+            id=event_id(f"bench-{i}", kind, at_ms, 2), type=kind, createdAt=iso(from_ms(at_ms)), data=data,
             tenantId=tenant_id,
         )  # fmt: skip
         entry = dal.Entry(event.id, event.type, feed.envelope_bytes(event))
