@@ -187,7 +187,7 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.report import print_rows
+    from bench.report import merge_section, print_rows
     from bench.run import RESULTS
 
     parser = argparse.ArgumentParser(prog="python -m bench.feed", description=__doc__.splitlines()[0])
@@ -195,13 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run({"feed_events": args.events})
     print_rows(result["rows"])
-    # Merge into bench/results.json: this section's rows and data replace its previous ones, the rest stays.
-    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": [], "data": {}}
-    saved["rows"] = [r for r in saved.get("rows", []) if r.get("section") != "feed"] + result["rows"]
-    saved.setdefault("data", {})["feed"] = result["data"]
-    saved["feedGeneratedAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    RESULTS.write_text(json.dumps(saved, indent=2, default=str) + "\n")
-    print(f"wrote {RESULTS}")
+    merge_section(RESULTS, "feed", result)
     return 1 if any(r.get("ok") is False for r in result["rows"]) else 0
 
 
