@@ -110,3 +110,21 @@ def test_given_a_customer_list_then_one_query_and_one_read(warm):
 
 def test_given_a_cold_auth_cache_then_one_more_get_for_the_key(aws, tenant):
     assert _counted("GET", "/v1/tickets", tenant.key) == ["GetItem", "Query", "GetItem"]
+
+
+def test_given_1500_feed_events_then_a_page_is_one_query_of_limit_plus_one_and_a_filtered_one_at_most_the_budget():
+    """The change feed's figures of bench/feed.py at a size that runs fast (it seeds its own moto)."""
+    from bench.feed import measure
+
+    pages = measure(1_500)["pages"]
+
+    plain = pages["first page, limit 50"]
+    assert (plain["operations"], plain["items_read"], plain["returned"], plain["ids_ok"]) == (["Query"], 51, 50, True)
+    deep = pages["page at event 750 (cursor), limit 50"]
+    assert (deep["operations"], deep["items_read"], deep["ids_ok"]) == (["Query"], 51, True)
+    for name in ("types=ticket.deleted (1 in 5,000), from the start", "types=comment.created (no match at all)"):
+        filtered = pages[name]
+        assert filtered["items_read"] == 1_000 and filtered["operations"] == ["Query"] * 4, (name, filtered)
+        assert (filtered["returned"], filtered["end"]) == (0, False)  # short: its cursor goes on from there
+    end = pages["the end of the feed (cursor at the last event)"]
+    assert (end["operations"], end["items_read"], end["end"]) == (["Query"], 0, True)
