@@ -9,9 +9,7 @@ in Python to the seeded tickets (a short page: against the matches among the ite
 Budgets: every shape reads at most LIST_ITEM_BUDGET items (1,000; the issue's aim: <= 1,100); the queue shapes
 (my open tickets, a group's unassigned tickets, urgent open tickets, overdue tickets) read <= 55 in one Query.
 
-The change feed's page is measured by `feed_page(tenant)` when this module defines it (the feed's own work, issue
-15): it gets the seeded tenant (bench._harness.TenantKey, inside the seeded moto) and returns
-{"status", "items_read", "operations"}; until then its row says it is not built.
+The change feed's pages (issue 15 too) are measured by their own section, bench/feed.py.
 
     python -m bench.lists [--tickets N]
 """
@@ -259,8 +257,6 @@ def measure(n: int) -> dict[str, Any]:
         call("GET", "/v1/tickets", key=s.agent_key, query={"limit": "1"})
         out: dict[str, Any] = {"tickets": n, "limit": LIMIT, "budget": LIST_ITEM_BUDGET, "seed_seconds": seeded_s}
         out["shapes"] = {shape.name: {**read(s, shape), "queue": shape.queue} for shape in shapes(s)}
-        feed = globals().get("feed_page")
-        out["feed"] = feed(s.tenant) if callable(feed) else None
     return out
 
 
@@ -297,21 +293,6 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
         }
     ]
     rows += [_row(name, r, data["budget"]) for name, r in data["shapes"].items()]
-    feed = data["feed"]
-    if feed is None:
-        rows.append({"section": "lists", "metric": "change feed page: not built (bench.lists.feed_page)",
-                     "value": None, "unit": "", "budget": f"<= {data['budget']}", "ok": None})  # fmt: skip
-    else:
-        rows.append(
-            {
-                "section": "lists",
-                "metric": f"change feed page: {' + '.join(feed.get('operations') or [])}",
-                "value": feed["items_read"],
-                "unit": "items read",
-                "budget": f"<= {data['budget']}",
-                "ok": feed.get("status") == 200 and feed["items_read"] <= data["budget"],
-            }
-        )
     rows.append({"section": "lists", "metric": "section run time", "value": round(data["seconds"], 1), "unit": "s",
                  "budget": None, "ok": None})  # fmt: skip
     return {"rows": rows, "data": data}

@@ -135,7 +135,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.report import print_rows
+    from bench.report import merge_section, print_rows
     from bench.run import RESULTS
 
     parser = argparse.ArgumentParser(prog="python -m bench.realtime", description=__doc__.splitlines()[0])
@@ -144,13 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(connections=args.connections, events=args.events)
     print_rows(result["rows"])
-    # Merge into bench/results.json: this section's rows and data replace its previous ones, the rest stays.
-    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": [], "data": {}}
-    saved["rows"] = [r for r in saved.get("rows", []) if r.get("section") != "realtime"] + result["rows"]
-    saved.setdefault("data", {})["realtime"] = result["data"]
-    saved["realtimeGeneratedAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    RESULTS.write_text(json.dumps(saved, indent=2, default=str) + "\n")
-    print(f"wrote {RESULTS}")
+    merge_section(RESULTS, "realtime", result)
     missed = [r for r in result["rows"] if r.get("ok") is False]
     return 1 if missed else 0
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
 from typing import Any
 
 
@@ -15,3 +18,14 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
     print("  ".join("-" * w for w in widths))
     for line in table:
         print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+
+
+def merge_section(results: Path, section: str, result: dict[str, Any]) -> None:
+    """Merge one section run on its own into bench/results.json: its rows and data replace its previous ones, the
+    rest stays; `<section>GeneratedAt` says when."""
+    saved = json.loads(results.read_text()) if results.exists() else {"rows": [], "data": {}}
+    saved["rows"] = [r for r in saved.get("rows", []) if r.get("section") != section] + result["rows"]
+    saved.setdefault("data", {})[section] = result["data"]
+    saved[f"{section}GeneratedAt"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results.write_text(json.dumps(saved, indent=2, default=str) + "\n")
+    print(f"wrote {results}")

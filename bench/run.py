@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.report import print_rows
 
-SECTIONS = ("calls", "cold", "warm", "depth", "lists", "size", "cost", "realtime")
+SECTIONS = ("calls", "cold", "warm", "depth", "lists", "feed", "size", "cost", "realtime")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 

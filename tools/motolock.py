@@ -193,7 +193,9 @@ def _idempotent_transactions() -> None:
 
     def transact_write_items(self: Any) -> Any:
         token = self.body.get("ClientRequestToken")
-        digest = hashlib.sha256(json.dumps(self.body.get("TransactItems"), sort_keys=True).encode()).hexdigest()
+        # Binary attributes (the change feed's compressed events) arrive as bytes: hashed as their hex.
+        items = json.dumps(self.body.get("TransactItems"), sort_keys=True, default=lambda b: bytes(b).hex())
+        digest = hashlib.sha256(items.encode()).hexdigest()
         if token and applied.get(token) == digest:
             from moto.core.responses import ActionResult
 

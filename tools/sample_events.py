@@ -139,6 +139,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     # Deliveries come from events, so the seed has none: this one answers 404 until it names a real one.
     "retry_webhook_delivery": {"params": {"id": SAMPLE_WEBHOOK_ID, "deliveryId": "dlv_" + UNKNOWN_ID}},
     "get_ticket_history": {"params": {"id": SAMPLE_TICKET_ID}},
+    "list_events": {"query": {"types": "ticket.created,ticket.status_changed", "limit": "20"}},
     "list_comments": {"params": {"id": SAMPLE_TICKET_ID}, "query": {"limit": "20"}},
     "create_comment": {
         "params": {"id": SAMPLE_TICKET_ID},

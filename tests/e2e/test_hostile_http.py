@@ -50,7 +50,7 @@ def table_items(stack: Stack) -> Iterator[Callable[[], list[str]]]:
 
 # What the stack's stream and queue consumers write, in their own time, after the earlier writes of a test: a
 # refused request must write nothing itself, and these can land at any moment, so they are not compared.
-CONSUMER_TYPES = frozenset({"history", "delivery", "deliveryattempt", "connection"})
+CONSUMER_TYPES = frozenset({"history", "delivery", "deliveryattempt", "connection", "feedEvent", "feedMarker"})
 
 
 def _by_a_consumer(item: dict[str, Any]) -> bool:

@@ -278,3 +278,24 @@ def test_given_make_dev_when_the_routing_example_runs_as_written_then_the_waitin
     assert (resolved["id"], resolved["status"]) == (first["id"], "resolved")
     ((now_hers,),) = [adas["data"]]
     assert (now_hers["id"], now_hers["assigneeId"], now_hers["status"]) == (third["id"], first["assigneeId"], "open")
+
+
+def test_given_make_dev_when_the_change_feed_walk_runs_as_written_then_it_ends_with_the_new_ticket_once(
+    stack: Stack, shell_env: dict[str, str]
+) -> None:
+    (block,) = sh_blocks("Change feed")
+    assert "tk_..." in block and "/events?" in block
+
+    done = bash(here(block, stack), shell_env)
+
+    printed = json_values(done.stdout)
+    (created,) = [v for v in printed if v.get("subject") == "Feed me"]
+    pages = [v for v in printed if set(v) == {"data", "nextCursor", "endOfFeed"}]
+    walk, filtered = pages[:-1], pages[-1]
+    assert walk and walk[-1]["endOfFeed"] is True and all(p["nextCursor"] for p in walk)
+    assert all(p["endOfFeed"] is False for p in walk[:-1])
+    ids = [e["id"] for p in walk for e in p["data"]]
+    assert len(ids) == len(set(ids))
+    mine = [e for p in walk for e in p["data"] if (e["data"].get("ticket") or {}).get("id") == created["id"]]
+    assert [e["type"] for e in mine] == ["ticket.created"]
+    assert {e["type"] for e in filtered["data"]} <= {"ticket.status_changed", "ticket.deleted"}

@@ -180,3 +180,21 @@ def test_given_2000_tickets_when_each_list_shape_is_read_then_it_reads_its_plann
         # a short page (the budget ran out) says so with a cursor, never with a guessed total
         assert r["short"] == (r["items_read"] == LIST_ITEM_BUDGET), (shape.name, r)
         assert r["totalExact"] == (r["total"] == r["matches"]) or r["short"], (shape.name, r)
+
+
+def test_given_1500_feed_events_then_a_page_is_one_query_of_limit_plus_one_and_a_filtered_one_at_most_the_budget():
+    """The change feed's figures of bench/feed.py at a size that runs fast (it seeds its own moto)."""
+    from bench.feed import measure
+
+    pages = measure(1_500)["pages"]
+
+    plain = pages["first page, limit 50"]
+    assert (plain["operations"], plain["items_read"], plain["returned"], plain["ids_ok"]) == (["Query"], 51, 50, True)
+    deep = pages["page at event 750 (cursor), limit 50"]
+    assert (deep["operations"], deep["items_read"], deep["ids_ok"]) == (["Query"], 51, True)
+    for name in ("types=ticket.deleted (1 in 5,000), from the start", "types=comment.created (no match at all)"):
+        filtered = pages[name]
+        assert filtered["items_read"] == 1_000 and filtered["operations"] == ["Query"] * 4, (name, filtered)
+        assert (filtered["returned"], filtered["end"]) == (0, False)  # short: its cursor goes on from there
+    end = pages["the end of the feed (cursor at the last event)"]
+    assert (end["operations"], end["items_read"], end["end"]) == (["Query"], 0, True)

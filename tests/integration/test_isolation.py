@@ -126,8 +126,12 @@ LIST_FILTERS: dict[str, Callable[[World], list[dict[str, str]]]] = {
         {"sort": "-updatedAt", "updatedSince": "2000-01-01T00:00:00.000Z"},
     ],
     "/v1/customers": lambda w: [{"externalId": "cus_a_only"}, {"externalId": f"TENANT#{w.a.tenant_id}"}],
+    "/v1/events": lambda w: [{"since": "2000-01-01T00:00:00.000Z"}, {"types": "ticket.created,ticket.deleted"}],
 }
 
+# The query parameter a list's cursor goes back in (and the field its refusal names): `cursor`, except the change
+# feed's `after` (GET /v1/events).
+CURSOR_PARAMS: dict[str, str] = {"/v1/events": "after"}
 
 PROBES: Counter[str] = Counter()  # what was sent, by kind (printed at the end with -s)
 
@@ -209,12 +213,13 @@ def _snapshot(client: Any, tenant_id: str) -> str:
             out.extend(page["Items"])
         return out
 
-    views: dict[str, list[str]] = {"table": sorted(json.dumps(i, sort_keys=True) for i in scan() if mine(i, "PK"))}
+    def text(item: dict[str, Any]) -> str:
+        return json.dumps(item, sort_keys=True, default=lambda b: bytes(b).hex())  # binary: the feed's events
+
+    views: dict[str, list[str]] = {"table": sorted(text(i) for i in scan() if mine(i, "PK"))}
     for gsi in template.table_definition().get("GlobalSecondaryIndexes", []):
         pk_attr = gsi["KeySchema"][0]["AttributeName"]
-        views[gsi["IndexName"]] = sorted(
-            json.dumps(i, sort_keys=True) for i in scan(IndexName=gsi["IndexName"]) if mine(i, pk_attr)
-        )
+        views[gsi["IndexName"]] = sorted(text(i) for i in scan(IndexName=gsi["IndexName"]) if mine(i, pk_attr))
     return json.dumps(views, sort_keys=True)
 
 
@@ -330,6 +335,7 @@ def world() -> Iterator[World]:
             mp.setenv(k, v)
         mp.setenv("ATTACHMENTS_BUCKET", refs["AttachmentsBucket"])  # what the attachments' functions get too
         mp.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+        mp.setattr("tickets.logic.feed.SAFETY_MS", 0)  # A's change feed readable at once, so B has something to miss
         reset_caches()
         _clear_consumer_stores()
         consumers = [fn for fn in FUNCTIONS.values() if fn.event_sources]
@@ -451,6 +457,9 @@ def _build_world(client: Any, runner: EventSources, receiver: Receiver) -> World
         page = _ok(api(method, a_path, k, query=query))
         assert page["nextCursor"], f"A needs two items in {path} to have a cursor"
         w.a_cursors[(method, path)] = (a_path, query, page["nextCursor"])
+    # A's change feed holds A's events (so that B's reading it has something to miss).
+    feed = _ok(api("GET", "/v1/events", k, query={"limit": "100"}))["data"]
+    assert {e["data"]["ticket"]["id"] for e in feed if e["type"] == "ticket.created"} == set(a_tickets), feed
     w.snapshot = _snapshot(client, a.tenant_id)
     return w
 
@@ -666,8 +675,9 @@ def test_given_a_list_when_b_reads_it_or_replays_or_edits_a_cursor_then_only_b_i
             _problem(resp, 400, 404)
 
     a_path, a_query, a_cursor = w.a_cursors[(method, path)]
+    param = CURSOR_PARAMS.get(path, "cursor")
     # A's own cursor works for A: the 400s below are about who presents it and how it was changed.
-    assert api(method, a_path, w.a.key, query={**a_query, "cursor": a_cursor}, kind="A's cursor by A").status == 200
+    assert api(method, a_path, w.a.key, query={**a_query, param: a_cursor}, kind="A's cursor by A").status == 200
     attempts = [("A's cursor replayed by B", w.b.key, b_path, a_cursor)]
     if nested:  # within A's tenant, but for another parent: B's parent path is not A's, so use A's other one
         attempts.append(("A's cursor replayed by B on A's parent", w.b.key, a_path, a_cursor))
@@ -675,11 +685,11 @@ def test_given_a_list_when_b_reads_it_or_replays_or_edits_a_cursor_then_only_b_i
         attempts.append((f"{name}, by A", w.a.key, a_path, edited))
         attempts.append((f"{name}, by B", w.b.key, b_path, edited))
     for name, key, p, cursor in attempts:
-        resp = api(method, p, key, query={**a_query, "cursor": cursor}, kind="tampered or replayed cursor")
+        resp = api(method, p, key, query={**a_query, param: cursor}, kind="tampered or replayed cursor")
         if resp.status == 404 and key == w.b.key and p == a_path:
             continue  # B on A's parent: 404 before any cursor is read
         body = _problem(resp, 400)
-        assert body["code"] == "VALIDATION_ERROR" and body["errors"][0]["field"] == "cursor", (name, body)
+        assert body["code"] == "VALIDATION_ERROR" and body["errors"][0]["field"] == param, (name, body)
     _assert_a_unchanged(w)
 
 
@@ -916,5 +926,7 @@ def test_given_every_probe_then_a_is_byte_for_byte_unchanged_and_still_works(wor
     w = world
     for method, path in LIST_ROUTES:  # A still pages through its own lists with its own cursors
         a_path, a_query, a_cursor = w.a_cursors[(method, path)]
-        assert api(method, a_path, w.a.key, query={**a_query, "cursor": a_cursor}).status == 200
+        assert (
+            api(method, a_path, w.a.key, query={**a_query, CURSOR_PARAMS.get(path, "cursor"): a_cursor}).status == 200
+        )
     print(f"\nisolation probes: {dict(PROBES)}; total {sum(PROBES.values())}")

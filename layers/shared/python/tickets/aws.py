@@ -32,19 +32,27 @@ THROTTLE_CODES = frozenset(
 _RETRYABLE_CANCELLATIONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
 
 
+# A `prompt` client makes one attempt, with short timeouts: its caller must know that a call has either finished or
+# been abandoned within PROMPT_SECONDS of being sent, and retries by itself (the change feed's writer,
+# tickets.logic.feed, takes a new position for each attempt).
+PROMPT_CONNECT_TIMEOUT, PROMPT_READ_TIMEOUT = 1, 2
+PROMPT_SECONDS = PROMPT_CONNECT_TIMEOUT + PROMPT_READ_TIMEOUT
+
+
 @cache
-def client(service: str) -> Any:
+def client(service: str, *, prompt: bool = False) -> Any:
     import botocore.session
     from botocore.config import Config
 
     # S3: Signature Version 4 for presigned URLs and POSTs too (botocore would sign some of them with SigV2).
     signing = {"signature_version": "s3v4"} if service == "s3" else {}
+    if prompt:
+        retries = {"mode": "standard", "total_max_attempts": 1}
+        timeouts = {"connect_timeout": PROMPT_CONNECT_TIMEOUT, "read_timeout": PROMPT_READ_TIMEOUT}
+    else:
+        retries, timeouts = {"mode": "standard", "max_attempts": RETRIES}, {"connect_timeout": 2, "read_timeout": 5}
     return botocore.session.get_session().create_client(
-        service,
-        region_name=settings().region,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": RETRIES}, connect_timeout=2, read_timeout=5, **signing
-        ),
+        service, region_name=settings().region, config=Config(retries=retries, **timeouts, **signing)
     )
 
 

@@ -28,9 +28,12 @@ INBOUND_EMAILS = "InboundEmails"
 # outcome: sent, gone (the connection had closed: deleted), revoked (its key was revoked: closed), failed
 REALTIME_PUSHES = "RealtimePushes"
 SLA_FACTS = "SlaFacts"  # stage: warning, breach (recorded by the breach sweep; each makes one event)
+# outcome: recorded, duplicate (a re-delivered record: nothing written), late (acknowledged after LATE_MS: a reader
+# may have passed its position; alarm on it, see logic/feed.py)
+FEED_WRITES = "FeedWrites"
 METRICS = (
     TICKETS_CREATED, WEBHOOK_DELIVERIES, EMAILS_SENT, EMAILS_REJECTED, THROTTLES, ATTACHMENT_CHECKS, INBOUND_EMAILS,
-    REALTIME_PUSHES, SLA_FACTS,
+    REALTIME_PUSHES, SLA_FACTS, FEED_WRITES,
 )  # fmt: skip
 
 _lock = threading.Lock()  # bulk writes and webhook deliveries count from worker threads

@@ -462,3 +462,23 @@ def connection(tenant_id: str, connection_id: str) -> dict[str, str]:
 def connection_lookup(connection_id: str) -> dict[str, str]:
     """Global lookup from a connection id to its tenant: $disconnect and $default get nothing but the id."""
     return {PK: f"{CONNECTION_PREFIX}{connection_id}", SK: "CONN"}
+
+
+def feed_partition(tenant_id: str) -> str:
+    """The tenant's change feed (GET /v1/events): one item per event, sorted by feed position (logic/feed.py)."""
+    return f"{tenant_pk(tenant_id)}#FEED"
+
+
+def feed_position(at: str, event_id: str | None = None) -> str:
+    """A place in the feed: `<ISO ms time the feed writer wrote it>#<event id>` for an item; the bare time for a
+    position between items (where a page that read to the safety horizon ends, or where `since` starts)."""
+    return f"{at}#{event_id}" if event_id else at
+
+
+def feed_item(tenant_id: str, position: str) -> dict[str, str]:
+    return {PK: feed_partition(tenant_id), SK: position}
+
+
+def feed_marker(tenant_id: str, event_id: str) -> dict[str, str]:
+    """The guard that an event is in the feed already: its position changes on every attempt, its id never."""
+    return {PK: f"{tenant_pk(tenant_id)}#FEEDEVT", SK: f"FEEDEVT#{event_id}"}

@@ -64,7 +64,7 @@ def record_facts(tenant_id: str, ticket: dict[str, Any], sla: dict[str, Any], at
         ":yes": value(True),
     }
     sets = ["#v = :next", "#u = :at", "#sla = :sla", "GSI4SK = :gsi4", "slaChanged = :yes"]
-    removes = ["updatedBy", "statusChanged", "assigneeChanged"]
+    removes = ["updatedBy", "statusChanged", "assigneeChanged", "routingChanged"]  # markers of other writes
     if sla.get("nextAt"):
         due_keys = keys.sla_due_keys(tenant_id, ticket_id, sla["nextAt"], at)
         values |= {":dpk": value(due_keys["SLADUEPK"]), ":dsk": value(due_keys["SLADUESK"])}

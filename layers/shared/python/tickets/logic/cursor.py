@@ -55,12 +55,13 @@ def encode(key: dict[str, str], fp: str, meta: dict[str, int] | None = None) -> 
     return _b64(_canonical(data))
 
 
-def invalid() -> ValidationFailed:
-    return ValidationFailed("the cursor is invalid for this query", [FieldError("cursor", "invalid or expired cursor")])
+def invalid(field: str = "cursor") -> ValidationFailed:
+    """The one refusal of a cursor, naming the query parameter that carried it (`cursor`; the feed's `after`)."""
+    return ValidationFailed("the cursor is invalid for this query", [FieldError(field, "invalid or expired cursor")])
 
 
-def decode(cursor: str, fp: str, tenant_id: str, expected_attrs: set[str]) -> dict[str, str]:
-    return decode_with_meta(cursor, fp, tenant_id, expected_attrs)[0]
+def decode(cursor: str, fp: str, tenant_id: str, expected_attrs: set[str], field: str = "cursor") -> dict[str, str]:
+    return decode_with_meta(cursor, fp, tenant_id, expected_attrs, field)[0]
 
 
 _META_KEYS = frozenset({"n", "o"})
@@ -68,19 +69,19 @@ _META_MAX = 10**9
 
 
 def decode_with_meta(
-    cursor: str, fp: str, tenant_id: str, expected_attrs: set[str]
+    cursor: str, fp: str, tenant_id: str, expected_attrs: set[str], field: str = "cursor"
 ) -> tuple[dict[str, str], dict[str, int]]:
     """The key to resume after and the paging state the cursor carries ({} when none)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
-        raise invalid() from None
+        raise invalid(field) from None
     # Only the exact bytes encode() makes are accepted: no second spelling of the base64 or of the JSON.
     if not isinstance(data, dict) or set(data) - {"m"} != {"k", "f", "s"} or _b64(raw) != cursor:
-        raise invalid()
+        raise invalid(field)
     if _canonical(data) != raw:
-        raise invalid()
+        raise invalid(field)
     key, sig, meta = data["k"], data["s"], data.get("m")
     if "m" in data and not (
         isinstance(meta, dict)
@@ -88,17 +89,17 @@ def decode_with_meta(
         and set(meta) <= _META_KEYS
         and all(type(v) is int and 0 < v <= _META_MAX for v in meta.values())
     ):
-        raise invalid()
+        raise invalid(field)
     if not isinstance(key, dict) or not isinstance(sig, str) or not isinstance(data["f"], str):
-        raise invalid()
+        raise invalid(field)
     if not all(isinstance(v, str) and len(v) <= 1024 for v in key.values()):
-        raise invalid()
+        raise invalid(field)
     if not hmac.compare_digest(sig.encode(), _signature(key, data["f"], meta).encode()):
-        raise invalid()
+        raise invalid(field)
     # Defence in depth, should the signing key leak: the query, the key's shape and the tenant must still match.
     if data["f"] != fp or set(key) != expected_attrs:
-        raise invalid()
+        raise invalid(field)
     prefix = tenant_pk(tenant_id)
     if not all(v == prefix or v.startswith(prefix + "#") for k, v in key.items() if k.endswith("PK")):
-        raise invalid()
+        raise invalid(field)
     return key, dict(meta or {})

@@ -213,6 +213,13 @@ def _no_default(schema: dict[str, Any]) -> None:
     schema.pop("default", None)
 
 
+def whole_number(value: Any) -> Any:
+    """A count in a query string is digits only (pydantic alone would read "1.0" as 1)."""
+    if isinstance(value, str) and not _INTEGER.fullmatch(value):
+        raise ValueError("must be a whole number")
+    return value
+
+
 class PageQuery(InputModel):
     limit: int = Field(default=50, ge=1, le=100)
     # No default in the OpenAPI document (absent means 0): a generated SDK that sends every parameter's default
@@ -224,13 +231,7 @@ class PageQuery(InputModel):
     )  # fmt: skip
     cursor: str | None = Field(default=None, max_length=2048)
 
-    @field_validator("limit", "offset", mode="before")
-    @classmethod
-    def _whole_number(cls, value: Any) -> Any:
-        # pydantic would read "1.0" as 1: a count in a query string is digits only.
-        if isinstance(value, str) and not _INTEGER.fullmatch(value):
-            raise ValueError("must be a whole number")
-        return value
+    _whole_number = field_validator("limit", "offset", mode="before")(whole_number)
 
     @field_validator("cursor")
     @classmethod
