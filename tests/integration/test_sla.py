@@ -317,18 +317,14 @@ def test_given_a_ticket_whose_policy_is_gone_when_its_priority_changes_then_its_
 
 
 def test_given_a_group_condition_then_a_ticket_with_that_group_matches_and_one_without_does_not(tenant):
-    # groupId is the routing branch's field: written straight through logic here, as the API will once it merges.
-    from tickets.logic import tickets as logic
-    from tickets.models.tickets import TicketCreate
-
-    grouped = policy(tenant.key, 1, conditions={"groupId": ["G1"]},
+    group = ok(call("POST", "/v1/groups", key=tenant.key, body={"name": "Billing", "routing": "manual"}), 201)
+    grouped = policy(tenant.key, 1, conditions={"groupId": [group["id"]]},
                      targets={"high": {"firstReplyMinutes": 5, "resolutionMinutes": 10}})  # fmt: skip
     policy(tenant.key, 2)
-    data = TicketCreate(subject="x", priority="high").model_dump(mode="json", exclude={"customerExternalId", "tagIds"})
-    with_group = logic.insert_ticket(tenant.tenant_id, {**data, "groupId": "G1"}, {}, None)
-    without = logic.insert_ticket(tenant.tenant_id, data, {}, None)
+    with_group = ticket(tenant.key, priority="high", groupId=group["id"])
+    without = ticket(tenant.key, priority="high")
     assert with_group["sla"]["policyId"] == grouped["id"] and without["sla"]["policyId"] != grouped["id"]
-    moved = logic.apply_changes(tenant.tenant_id, logic.load(tenant.tenant_id, without["id"]), {"groupId": "G1"}, None)
+    moved = ok(call("PATCH", f"/v1/tickets/{without['id']}", key=tenant.key, body={"groupId": group["id"]}))
     assert moved["sla"]["policyId"] == grouped["id"]  # a group change re-applies the policies
 
 
