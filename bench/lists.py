@@ -11,7 +11,7 @@ Budgets: every shape reads at most LIST_ITEM_BUDGET items (1,000; the issue's ai
 
 The change feed's pages (issue 15 too) are measured by their own section, bench/feed.py.
 
-    python -m bench.lists [--tickets N]
+    python -m bench.lists [--tickets N]    (alone, at 100,000: merges its rows into bench/results.json)
 """
 
 from __future__ import annotations
@@ -298,10 +298,19 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"rows": rows, "data": data}
 
 
-if __name__ == "__main__":
-    from bench.report import print_rows
+def main(argv: list[str] | None = None) -> int:
+    from bench.report import merge_section, print_rows
+    from bench.run import RESULTS
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.lists", description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=TICKETS)
-    args = parser.parse_args()
-    print_rows(run({"lists_tickets": args.tickets})["rows"])
+    args = parser.parse_args(argv)
+    result = run({"lists_tickets": args.tickets})
+    print_rows(result["rows"])
+    if args.tickets == TICKETS:  # a smaller run is a trial: it does not replace the recorded figures
+        merge_section(RESULTS, "lists", result)
+    return 1 if any(r.get("ok") is False for r in result["rows"]) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -100,7 +100,7 @@ def _floor_list(h: Harness) -> Callable[[], dict[str, Any]]:
     from tickets.dal import keys
     from tickets.dal.client import ddb, deserialize, serialize, strip_keys
 
-    counts_key = serialize(keys.counts(h.tenant_id))
+    counts_key = serialize(keys.ticket_counts(h.tenant_id))
     pk = keys.tenant_pk(h.tenant_id)
 
     def handler() -> dict[str, Any]:
@@ -111,7 +111,8 @@ def _floor_list(h: Harness) -> Callable[[], dict[str, Any]]:
             ScanIndexForward=False,
             Limit=51,
         )
-        total = deserialize(ddb().get_item(TableName=h.table, Key=counts_key, ConsistentRead=True)["Item"])["total"]
+        counts = deserialize(ddb().get_item(TableName=h.table, Key=counts_key, ConsistentRead=True)["Item"])
+        total = sum(v for k, v in counts.items() if k.count("#") == 1 and not k.startswith(("assigned", "grouped")))
         data = [strip_keys(deserialize(i)) for i in resp["Items"][:50]]
         return {"statusCode": 200, "body": json.dumps({"data": data, "total": total})}
 
