@@ -225,7 +225,7 @@ def _make_legacy(aws: Any, tenant_id: str) -> None:
             aws.delete_item(TableName=TABLE, Key=serialize({"PK": item["PK"], "SK": item["SK"]}))
         elif item["SK"].startswith("TICKET#"):
             legacy = {**item, "GSI1PK": f"TENANT#{tenant_id}#STATUS#{item['status']}"}
-            legacy.pop("GSI3PK"), legacy.pop("GSI3SK")
+            legacy.pop("GSI3PK", None), legacy.pop("GSI3SK", None)
             if item.get("assigneeId"):
                 legacy |= {"GSI3PK": f"TENANT#{tenant_id}#ASSIGNEE#{item['assigneeId']}", "GSI3SK": item["id"]}
             aws.put_item(TableName=TABLE, Item=serialize(legacy))

@@ -44,7 +44,7 @@ class TestCreate:
         stored = [i for i in items(aws, f"TENANT#{tenant.tenant_id}") if i["SK"] == f"TICKET#{t['id']}"]
         assert stored and stored[0]["subject"] == "Order blocked"
         assert stored[0]["GSI1PK"] == f"TENANT#{tenant.tenant_id}#STATUS#new#PRIORITY#urgent"
-        assert stored[0]["GSI3PK"] == f"TENANT#{tenant.tenant_id}#UNASSIGNED#OPEN"  # no group, unfinished
+        assert "GSI3PK" not in stored[0]  # unassigned and in no group: in no GSI3 partition
         assert _counts(aws, tenant.tenant_id)["new#urgent"] == 1
 
     def test_given_every_field_when_created_then_all_are_returned(self, aws, tenant):

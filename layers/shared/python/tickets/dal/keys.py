@@ -14,7 +14,7 @@ PK, SK = "PK", "SK"
 # time-ordered ticket id (or updatedAt), so every index lists newest or oldest first.
 BY_STATUS = "GSI1"  # tickets of one status and one priority (every ticket)
 BY_CUSTOMER = "GSI2"  # tickets of one customer (sparse)
-BY_ASSIGNEE = "GSI3"  # tickets of one agent and one status, or unassigned ones of one status (every ticket)
+BY_ASSIGNEE = "GSI3"  # tickets of one agent and one status, or a group's unassigned ones (sparse)
 BY_UPDATED = "GSI4"  # all tickets by updatedAt
 BY_DUE = "DUE"  # unfinished tickets that have a dueAt, by dueAt (per tenant)
 SLA_DUE = "SLADUE"  # every tenant's tickets with an open SLA stage, by the instant the sweep must act (global)
@@ -116,8 +116,8 @@ def ticket_ref(tenant_id: str, number: int) -> dict[str, str]:
 def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
     """Index attributes of a ticket item, derived from its fields; sparse where the field is null.
 
-    GSI1 and GSI3 partitions are composite (status x priority; assignee x status, or for an unassigned ticket its
-    group x unfinished-or-not) so that the queue shapes ("urgent open tickets", "my open tickets", "a group's
+    GSI1 and GSI3 partitions are composite (status x priority; assignee x status, or for an unassigned ticket of a
+    group, its group x unfinished-or-not) so that the queue shapes ("urgent open tickets", "my open tickets", "a group's
     unassigned tickets") are one Query each; a shape that names fewer of the parts is a merge of the partitions it
     spans, on the shared ULID sort key (logic/ticket_lists.py).
     """
@@ -125,17 +125,16 @@ def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:
     keys = {
         "GSI1PK": status_partition(tenant_id, item["status"], item["priority"]),
         "GSI1SK": tid,
-        "GSI3PK": (
-            assignee_partition(tenant_id, item["assigneeId"], item["status"])
-            if item.get("assigneeId")
-            else unassigned_partition(tenant_id, item.get("groupId") or None, item["status"] not in _FINISHED)
-        ),
-        "GSI3SK": tid,
         "GSI4PK": updated_partition(tenant_id),
         "GSI4SK": f"{item['updatedAt']}#{tid}",
     }
     if item.get("customerId"):
         keys |= {"GSI2PK": customer_partition(tenant_id, item["customerId"]), "GSI2SK": tid}
+    if item.get("assigneeId"):
+        keys |= {"GSI3PK": assignee_partition(tenant_id, item["assigneeId"], item["status"]), "GSI3SK": tid}
+    elif item.get("groupId"):  # a group's unassigned tickets; an unassigned ticket of no group is in no GSI3 partition
+        unfinished = item["status"] not in _FINISHED
+        keys |= {"GSI3PK": unassigned_partition(tenant_id, item["groupId"], unfinished), "GSI3SK": tid}
     if item.get("dueAt") and item["status"] not in ("resolved", "closed"):
         keys |= {"DUEPK": due_partition(tenant_id), "DUESK": f"{item['dueAt']}#{tid}"}
     if next_at := (item.get("sla") or {}).get("nextAt"):
@@ -247,12 +246,10 @@ def assignee_partition(tenant_id: str, agent_id: str, status: str) -> str:
     return f"{tenant_pk(tenant_id)}#ASSIGNEE#{agent_id}#STATUS#{status}"
 
 
-def unassigned_partition(tenant_id: str, group_id: str | None, unfinished: bool) -> str:
-    """The unassigned tickets of a group (None: of no group), unfinished ones or the others: a group's unassigned
-    queue is one partition. (Agent ids are ULIDs, so `UNASSIGNED` can never be one.)"""
+def unassigned_partition(tenant_id: str, group_id: str, unfinished: bool) -> str:
+    """The unassigned tickets of a group, unfinished ones or the others: a group's unassigned queue is one partition.
+    (Unassigned tickets of no group are in no GSI3 partition: every index entry is a write on every change.)"""
     state = "OPEN" if unfinished else "DONE"
-    if group_id is None:
-        return f"{tenant_pk(tenant_id)}#UNASSIGNED#{state}"
     return f"{tenant_pk(tenant_id)}#GROUP#{group_id}#UNASSIGNED#{state}"
 
 

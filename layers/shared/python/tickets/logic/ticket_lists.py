@@ -169,11 +169,6 @@ class Counts:
             return None
         return self.by_group.get(group_id, {}).get(keys.unassigned_attr(status), 0)
 
-    @property
-    def any_group(self) -> bool:
-        """Whether any ticket of the tenant has a group."""
-        return any(self.tickets.get(keys.grouped_attr(s), 0) for s in STATUSES)
-
 
 def read_counts(tenant_id: str, f: Filter) -> Counts:
     wanted = {"tickets": keys.ticket_counts(tenant_id)}
@@ -285,7 +280,7 @@ _UNFINISHED = frozenset(STATUSES) - {"resolved", "closed"}
 
 def _assignee_plan(tenant_id: str, f: Filter, c: Counts, forward: bool) -> Plan | None:
     """GSI3: each named agent's partitions of the filter's statuses, and for `none` the unassigned partitions of the
-    filter's groups (or of no group, when the tenant has no group at all), unfinished and/or finished."""
+    filter's groups, unfinished and/or finished (unassigned tickets of no group have no GSI3 partition)."""
     if f.assignees is None or len(f.assignees) > MAX_MERGE_KEYS:
         return None
     statuses = _statuses(f)
@@ -297,21 +292,20 @@ def _assignee_plan(tenant_id: str, f: Filter, c: Counts, forward: bool) -> Plan 
     ]
     guarantees = {"assignees", "created", "statuses"}
     if UNASSIGNED in f.assignees:
-        groups = f.groups if f.groups is not None else (None if c.any_group else frozenset({None}))
-        if groups is None or len(groups) > MAX_MERGE_KEYS:
-            return None  # the unassigned tickets of every group: no partition to name
+        groups = f.groups
+        if groups is None or None in groups or len(groups) > MAX_MERGE_KEYS:
+            return None  # every group's, or no group's, unassigned tickets: no partition to name
         for unfinished in (True, False):
             wanted = [s for s in statuses if (s in _UNFINISHED) == unfinished]
             if not wanted:
                 continue
             if set(wanted) != {s for s in STATUSES if (s in _UNFINISHED) == unfinished}:
                 guarantees.discard("statuses")  # the partition holds the bucket's other statuses too
-            for g in sorted(groups, key=lambda g: g or ""):
-                counted = [c.group_unassigned(g, s) for s in wanted]
-                size = sum(n or 0 for n in counted) if None not in counted else sum(c.assignee(None, s) for s in wanted)
+            for g in sorted(gid for gid in groups if gid is not None):
+                size = sum(c.group_unassigned(g, s) or 0 for s in wanted)
                 partition = keys.unassigned_partition(tenant_id, g, unfinished)
                 streams.append(paging.Stream(keys.BY_ASSIGNEE, partition, size=size))
-        if not agents and f.groups is not None:
+        if not agents:
             guarantees.add("groups")
     return Plan("assignee-status", tuple(streams), forward, guarantees=frozenset(guarantees))
 
