@@ -126,7 +126,7 @@ def test_given_the_readme_when_its_real_time_commands_run_as_written_then_the_cl
     assert token.startswith("URL=$(curl -s -X POST $API/realtime/tokens") and client.startswith(".venv/bin/python -m")
     session_start = "\n".join(commands(here(sh_blocks("A curl session")[0], stack))[:3])  # KEY, API, field()
 
-    typed = """{ echo '{"action": "ping"}'; sleep 1; } | """  # what a user types, then Ctrl+D
+    typed = """{ echo '{"action": "ping"}'; sleep 5; } | """  # what a user types, then Ctrl+D (5 s: a loaded machine)
     done = bash(f'{session_start}\n{token}\necho "$URL"\n{typed}{client}', shell_env, timeout=30)
 
     url = done.stdout.splitlines()[0]
