@@ -38,7 +38,7 @@ from tickets.errors import ValidationFailed
 from tickets.models.tenants import Principal
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from tickets.api.resolver import Api
 
 HEADER = "Idempotency-Key"
 SCOPES_NOTE = "X-Tickets-Needed-Scopes"  # kept in the stored answer only, never sent
@@ -129,7 +129,7 @@ def _needs(response: dict[str, Any], caller: Principal) -> dict[str, Any]:
 
 
 def resolve(
-    app: APIGatewayHttpResolver,
+    app: Api,
     event: dict[str, Any],
     context: Any,
     *,
