@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from tickets import aws, metrics
+from tickets import aws, coldstart, metrics
 from tickets.events import domain_events
 from tickets.models.events import DomainEvent
 
@@ -60,6 +60,7 @@ def stream_consumer(on_events: Callable[[list[DomainEvent], dict[str, Any]], obj
             )
         finally:
             metrics.flush()
+            coldstart.first_invocation_done()
 
     return handler
 
@@ -95,6 +96,7 @@ def queue_consumer(on_message: Callable[[Any], object], *, decode: Callable[[str
                 )
             finally:
                 metrics.flush()
+                coldstart.first_invocation_done()
 
     return handler
 
