@@ -3,3 +3,4 @@
 from tickets import coldstart
 
 coldstart.defer_gc()  # before Powertools, pydantic and botocore are imported (see tickets/coldstart.py)
+coldstart.register_snapstart_hooks()

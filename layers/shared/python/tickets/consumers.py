@@ -131,6 +131,7 @@ class OncePerEvent:
         self.consumer, self.action = consumer, action
         self._wrapped: Callable[..., Any] | None = None
         self._config: Any = None
+        coldstart.on_restore(self.cache_clear)  # the persistence layer holds the snapshot's client
 
     def _build(self) -> Callable[..., Any]:
         from aws_lambda_powertools.utilities.idempotency import (

@@ -326,6 +326,11 @@ def make_handler(
         """Whether the route declares a body model (asked only when a request carries a body)."""
         return app.takes_body()
 
+    @coldstart.on_snapshot
+    def _before_snapshot() -> None:
+        if any(route.method == "POST" for route in app.routes):
+            import aws_lambda_powertools.utilities.idempotency  # noqa: F401  (it imports boto3: ~50 ms)
+
     # No Powertools Tracer here: importing the X-Ray SDK costs ~90 ms of every cold start. Lambda's
     # active tracing (template Globals) still records each invocation and its duration.
     # log_event=False, not the default: POWERTOOLS_LOGGER_LOG_EVENT=true would otherwise log whole events,

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tickets import coldstart
 from tickets.api import auth, problems
 from tickets.config import settings
 from tickets.dal import keys
@@ -90,6 +91,11 @@ def _request(event: dict[str, Any], key: str) -> dict[str, Any]:
         "query": event.get("queryStringParameters") or {},
         "body": _body(event),
     }
+
+
+@coldstart.on_restore
+def _forget_stores() -> None:
+    _store.cache_clear()  # each holds the snapshot's DynamoDB client
 
 
 @lru_cache(maxsize=256)
