@@ -61,7 +61,7 @@ import app
 t1 = time.perf_counter()
 response = app.handler(event, Context())
 t2 = time.perf_counter()
-print({_MARK!r}, t1 - t0, t2 - t1, response["statusCode"], flush=True)
+print({_MARK!r}, t1 - t0, t2 - t1, response["statusCode"], time.process_time(), flush=True)
 """
 _FLOOR_CODE = f"""\
 import json, sys, time
@@ -72,7 +72,7 @@ client = boto3.client("dynamodb")
 t1 = time.perf_counter()
 item = client.get_item(TableName={TABLE!r}, Key=key, ConsistentRead=True)["Item"]
 t2 = time.perf_counter()
-print({_MARK!r}, t1 - t0, t2 - t1, 200, flush=True)
+print({_MARK!r}, t1 - t0, t2 - t1, 200, time.process_time(), flush=True)
 """
 
 
@@ -82,6 +82,7 @@ class Sample:
     setup: float  # in-process: the import (function) / import boto3 + client (floor)
     request: float  # in-process: the first request / the GetItem
     status: int
+    cpu: float  # the process's own CPU time until the answer: without the (moto) server's share, and load-proof
 
 
 @dataclass
@@ -142,9 +143,10 @@ def stack() -> Iterator[Stack]:
 
     from moto.server import ThreadedMotoServer
 
-    from tools import devstack, sample_events
+    from tools import devstack, motolock, sample_events
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
+    motolock.install()  # as make dev: moto's writes cost what they cost whatever the table's size
     template.ensure_shared_layer_on_path()
     saved = dict(os.environ)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -309,8 +311,8 @@ def _run(code: str, stdin: str, env: dict[str, str]) -> Sample:
             err.seek(0)
             stderr = err.read().decode(errors="replace")
             raise RuntimeError(f"cold sample failed ({code_}):\n{''.join(seen)[-2000:]}\n{stderr[-4000:]}")
-    setup, req, status = line.split()[1:]
-    return Sample(wall, float(setup), float(req), int(status))
+    setup, req, status, cpu = line.split()[1:]
+    return Sample(wall, float(setup), float(req), int(status), float(cpu))
 
 
 def sample_function(st: Stack, fn: template.Function) -> Sample:
@@ -353,11 +355,14 @@ def _ms(values: list[float]) -> float:
 def summarise(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, Any]:
     floors = [base for runs in pairs.values() for base, _ in runs]
     ratios = {name: statistics.median(s.wall / b.wall for b, s in runs) for name, runs in pairs.items()}
+    cpu = {name: statistics.median(s.cpu / b.cpu for b, s in runs) for name, runs in pairs.items()}
     per_function = {
         name: {
             "pairs": len(runs),
             "ratio": round(ratios[name], 3),
+            "cpu_ratio": round(cpu[name], 3),
             "wall_ms": _ms([s.wall for _, s in runs]),
+            "cpu_ms": _ms([s.cpu for _, s in runs]),
             "import_ms": _ms([s.setup for _, s in runs]),
             "first_request_ms": _ms([s.request for _, s in runs]),
             "floor_wall_ms": _ms([b.wall for b, _ in runs]),
@@ -367,21 +372,28 @@ def summarise(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, Any]:
     floor = {
         "samples": len(floors),
         "wall_ms": _ms([b.wall for b in floors]),
+        "cpu_ms": _ms([b.cpu for b in floors]),
         "import_and_client_ms": _ms([b.setup for b in floors]),
         "get_item_ms": _ms([b.request for b in floors]),
     }
     worst = max(ratios, key=ratios.__getitem__)
+    worst_cpu = max(cpu, key=cpu.__getitem__)
+    n = len(ratios)
     rows = [
-        _row(f"floor: python + import boto3 + dynamodb client + GetItem, whole process ({floor['samples']} runs)",
-             floor["wall_ms"], "ms"),
+        _row(f"floor: python + import boto3 + dynamodb client + GetItem ({floor['samples']} runs, {floor['cpu_ms']} ms "
+             "CPU)", floor["wall_ms"], "ms"),
     ]  # fmt: skip
     if head := per_function.get(HEADLINE):
         metric = f"get_ticket: python + import app + first GET ({head['wall_ms']} ms, {head['pairs']} pairs)"
         rows.append(_row(metric, head["ratio"], "x floor", BUDGET))
+        rows.append(
+            _row("get_ticket, CPU time of the process alone (no moto server time)", head["cpu_ratio"], "x floor")
+        )
     rows += [
-        _row(f"median of {len(ratios)} API functions' first requests", round(statistics.median(ratios.values()), 3),
-             "x floor"),
+        _row(f"median of {n} API functions' first requests", round(statistics.median(ratios.values()), 3), "x floor"),
         _row(f"worst: {worst} ({per_function[worst]['pairs']} pairs)", per_function[worst]["ratio"], "x floor", BUDGET),
+        _row(f"CPU time alone: median of {n} / worst ({worst_cpu})",
+             f"{statistics.median(cpu.values()):.3f} / {cpu[worst_cpu]:.3f}", "x floor"),
     ]  # fmt: skip
     over = sorted((n for n, r in ratios.items() if r > BUDGET and n != worst), key=ratios.__getitem__, reverse=True)
     rows += [_row(f"over budget: {name}", per_function[name]["ratio"], "x floor", BUDGET) for name in over]
@@ -397,8 +409,8 @@ def summarise(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, Any]:
     }
 
 
-def _row(metric: str, value: float, unit: str, budget: float | str | None = None) -> dict[str, Any]:
-    ok = None if budget is None else (value <= float(budget))
+def _row(metric: str, value: float | str, unit: str, budget: float | str | None = None) -> dict[str, Any]:
+    ok = None if budget is None else (float(value) <= float(budget))
     return {
         "section": "cold",
         "metric": metric,
