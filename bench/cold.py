@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tools import template
@@ -74,6 +75,15 @@ item = client.get_item(TableName={TABLE!r}, Key=key, ConsistentRead=True)["Item"
 t2 = time.perf_counter()
 print({_MARK!r}, t1 - t0, t2 - t1, 200, time.process_time(), flush=True)
 """
+# What stands in the way of the budget, measured the same way: the floor plus the least any handler that validates
+# with pydantic pays (the import, one small model validated and dumped). PYDANTIC_DISABLE_PLUGINS as in the template.
+_PYDANTIC_CODE = _FLOOR_CODE.replace(
+    "t1 = time.perf_counter()\n",
+    "from pydantic import BaseModel\n"
+    "class Item(BaseModel):\n    id: str\n    subject: str | None = None\n"
+    "Item.model_validate({'id': 'x'}).model_dump_json()\nt1 = time.perf_counter()\n",
+)
+PYDANTIC_FLOOR = "floor + pydantic"
 
 
 @dataclass
@@ -326,6 +336,48 @@ def sample_floor(st: Stack) -> Sample:
     return _run(_FLOOR_CODE, json.dumps(floor_key()), st.floor_env)
 
 
+# The DepsLayer's packages (layers/deps/requirements.txt, as installed here): what Lambda would compile at every cold
+# start without the bytecode `make build` adds (tools/bytecode.py).
+DEPS_PACKAGES = ("aws_lambda_powertools", "pydantic", "pydantic_core", "annotated_types", "typing_inspection",
+                 "typing_extensions", "jmespath", "standardwebhooks")  # fmt: skip
+
+
+@contextmanager
+def without_bytecode() -> Iterator[tuple[Path, Path]]:
+    """Copies of the shared layer and of the DepsLayer's packages without any bytecode: (layer dir, deps dir)."""
+    import importlib.util
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="cold-nopyc-") as tmp:
+        layer, deps = Path(tmp, "layer"), Path(tmp, "deps")
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(template.SHARED_LAYER, layer, ignore=ignore)
+        deps.mkdir()
+        for name in DEPS_PACKAGES:
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.origin is None:
+                continue
+            origin = Path(spec.origin)
+            if origin.name == "__init__.py":
+                shutil.copytree(origin.parent, deps / name, ignore=ignore)
+            else:
+                shutil.copy2(origin, deps / origin.name)
+        yield layer, deps
+
+
+def sample_without_bytecode(st: Stack, fn: template.Function, dirs: tuple[Path, Path]) -> Sample:
+    env = {**st.function_env(fn), "PYTHONDONTWRITEBYTECODE": "1"}
+    env["PYTHONPATH"] = os.pathsep.join([str(dirs[0]), str(fn.code_uri), str(dirs[1])])
+    s = _run(_FN_CODE, json.dumps(request(st, fn)), env)
+    if not 200 <= s.status < 300:
+        raise RuntimeError(f"{fn.name}: its cold request answered {s.status}, not 2xx")
+    return s
+
+
+def sample_pydantic_floor(st: Stack) -> Sample:
+    return _run(_PYDANTIC_CODE, json.dumps(floor_key()), {**st.floor_env, "PYDANTIC_DISABLE_PLUGINS": "__all__"})
+
+
 def api_functions() -> list[template.Function]:
     fns = (f for f in template.functions().values() if f.routes and (not ONLY or f.code_uri.name in ONLY))
     return sorted(fns, key=lambda f: f.name)
@@ -336,7 +388,10 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
     wanted = {f.name: PAIRS if f.name == HEADLINE else PAIRS_OTHERS for f in fns}
     pairs: dict[str, list[tuple[Sample, Sample]]] = {f.name: [] for f in fns}
     rng = random.Random(16)
-    with stack() as st:
+    reference: list[tuple[Sample, Sample]] = []
+    uncompiled: list[tuple[Sample, Sample]] = []
+    headline = next((f for f in fns if f.name == HEADLINE), None)
+    with stack() as st, without_bytecode() as sources:
         sample_floor(st)
         for fn in fns:  # unmeasured: moto loads each service's backend on its first call; every request is 2xx
             sample_function(st, fn)
@@ -345,14 +400,24 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
                 if r < wanted[fn.name]:
                     base = sample_floor(st)
                     pairs[fn.name].append((base, sample_function(st, fn)))
-    return summarise(pairs)
+            if r < PAIRS_OTHERS:
+                base = sample_floor(st)
+                reference.append((base, sample_pydantic_floor(st)))
+                if headline is not None:
+                    base = sample_floor(st)
+                    uncompiled.append((base, sample_without_bytecode(st, headline, sources)))
+    return summarise(pairs, reference, uncompiled)
 
 
 def _ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 1)
 
 
-def summarise(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, Any]:
+def summarise(
+    pairs: dict[str, list[tuple[Sample, Sample]]],
+    reference: list[tuple[Sample, Sample]] | None = None,
+    uncompiled: list[tuple[Sample, Sample]] | None = None,
+) -> dict[str, Any]:
     floors = [base for runs in pairs.values() for base, _ in runs]
     ratios = {name: statistics.median(s.wall / b.wall for b, s in runs) for name, runs in pairs.items()}
     cpu = {name: statistics.median(s.cpu / b.cpu for b, s in runs) for name, runs in pairs.items()}
@@ -395,6 +460,25 @@ def summarise(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, Any]:
         _row(f"CPU time alone: median of {n} / worst ({worst_cpu})",
              f"{statistics.median(cpu.values()):.3f} / {cpu[worst_cpu]:.3f}", "x floor"),
     ]  # fmt: skip
+    pydantic = None
+    if reference:
+        pydantic = {
+            "pairs": len(reference),
+            "ratio": round(statistics.median(s.wall / b.wall for b, s in reference), 3),
+            "cpu_ratio": round(statistics.median(s.cpu / b.cpu for b, s in reference), 3),
+        }
+        rows.append(_row(f"what stands in the way: {PYDANTIC_FLOOR} (import, one model; {len(reference)} pairs, CPU "
+                         f"{pydantic['cpu_ratio']}x)", pydantic["ratio"], "x floor"))  # fmt: skip
+    without = None
+    if uncompiled:
+        without = {
+            "pairs": len(uncompiled),
+            "ratio": round(statistics.median(s.wall / b.wall for b, s in uncompiled), 3),
+            "wall_ms": _ms([s.wall for _, s in uncompiled]),
+            "cpu_ratio": round(statistics.median(s.cpu / b.cpu for b, s in uncompiled), 3),
+        }
+        rows.append(_row(f"get_ticket, layers without bytecode (Lambda without make build's; {without['wall_ms']} ms, "
+                         f"{len(uncompiled)} pairs)", without["ratio"], "x floor"))  # fmt: skip
     over = sorted((n for n, r in ratios.items() if r > BUDGET and n != worst), key=ratios.__getitem__, reverse=True)
     rows += [_row(f"over budget: {name}", per_function[name]["ratio"], "x floor", BUDGET) for name in over]
     return {
@@ -403,6 +487,8 @@ def summarise(pairs: dict[str, list[tuple[Sample, Sample]]]) -> dict[str, Any]:
             "pairs": {"headline": PAIRS, "others": PAIRS_OTHERS},
             "budget": BUDGET,
             "floor": floor,
+            "pydantic_floor": pydantic,
+            "get_ticket_without_bytecode": without,
             "functions": per_function,
             "worst": worst,
         },
