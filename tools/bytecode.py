@@ -4,7 +4,8 @@ Lambda runs our code from read-only places (/opt for layers, /var/task for a fun
 the bytecode it compiles, and `sam build` ships none: its Python builder unpacks wheels as they are and copies sources
 without __pycache__. So, without this step, every cold start compiles pydantic, Powertools and the tickets package
 from source again; on this machine that is about 350 ms more for get_ticket's first request, against a floor of
-about 250 ms (README, Performance). Lambda's runtime ships boto3 compiled, so the floor never pays it.
+about 250 ms (README, Performance). The floor's boto3 comes from the runtime, installed by pip, which writes its
+bytecode.
 
 The .pyc files are unchecked-hash ones (PEP 552): Python uses them without looking at the source's timestamp, which a
 zip file does not keep exactly (2-second resolution), so timestamp-checked files would be thrown away on Lambda half
