@@ -21,7 +21,7 @@ help:
 	@echo "make test      the whole test suite (installs Debian's chromium for the browser tests if missing)"
 	@echo "make test-fast the inner loop: unit + in-process integration tests, no slow matrices (~1.5 min)"
 	@echo "make lint      ruff + mypy"
-	@echo "make build     sam build (python3.13, arm64)"
+	@echo "make build     sam build (python3.13, arm64), then the artifacts' bytecode"
 	@echo "make validate  sam validate --lint + cfn-lint + resource count after the SAM transform"
 	@echo "make admin ARGS='tenant create --name Acme --prefix INV'"
 	@echo "make invoke FN=<LogicalId> [EVENT=events/<file>.json]  run one function on one event (no Docker)"
@@ -74,8 +74,9 @@ lint: $(VENV)/.stamp
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-build: $(SAMVENV)/.stamp
+build: $(SAMVENV)/.stamp $(VENV)/.stamp  # then bytecode for every artifact: Lambda cannot cache it (tools/bytecode.py)
 	$(SAM_ENV) $(SAM) build --parallel
+	$(PY) -m tools.bytecode
 
 validate: $(SAMVENV)/.stamp
 	$(SAM_ENV) $(SAM) validate --lint

@@ -2,7 +2,9 @@
 
 Both run in-process against the same moto table in the same run. The floor is what a hand-written
 handler with no framework would do: the same botocore calls on the same client, the same item codec,
-json.dumps of the result. Timings alternate real/floor per iteration; the ratio is of the medians.
+json.dumps of the result. Timings alternate real/floor per iteration; the ratio is of the medians of each call's
+CPU time (this thread's: moto's work is in it on both sides; another process's is not, on a shared machine); the
+wall-clock ratio is reported beside it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +22,7 @@ from tools import template
 from tools.events import FakeContext, http_event
 
 ITERATIONS = int(os.environ.get("BENCH_WARM_ITERATIONS", "300"))
-BUDGET = 1.20
+BUDGET = 1.10
 
 
 class Timed:
@@ -58,7 +61,10 @@ class Harness:
                 if params is None:
                     continue
                 template.apply_env(fn, {"Table": self.table})
-                handler = template.load_handler(fn)
+                template.load_handler(fn)
+                # The module's own handler: load_handler's wrapper also checks every AWS call against the function's
+                # template policy (tools/iam.py), a test-time check that no Lambda runs and the floor does not pay.
+                handler = sys.modules[fn.module_name].handler
                 ctx = FakeContext(fn.name)
                 headers = {"x-api-key": self.key}
 
@@ -120,99 +126,71 @@ def _floor_list(h: Harness) -> Callable[[], dict[str, Any]]:
 
 
 def _floor_create(h: Harness) -> Callable[[], dict[str, Any]]:
+    """The real create's two calls with the same items: the sequence + quota UpdateItem
+    (dal.tenants.allocate_ticket_number) and the transaction of the ticket with every field, its reference pointer
+    and the counters (dal.tickets.create). An item with fewer attributes would cost moto less than the real one."""
     from tickets import ids
-    from tickets.dal import keys
-    from tickets.dal.client import ddb, serialize, value
-    from tickets.timeutil import now_iso
+    from tickets.dal import tenants as tenants_dal
+    from tickets.dal import tickets as tickets_dal
+    from tickets.models.tickets import TicketCreate
+    from tickets.timeutil import from_ms, iso, month_key
+
+    # The body's fields as the real route has them once validated (built once: the floor validates nothing).
+    data = TicketCreate(subject="Benchmark").model_dump(mode="json", exclude={"customerExternalId", "tagIds"})
 
     def handler() -> dict[str, Any]:
-        # The same UpdateItem as tickets.dal.tenants.allocate_ticket_number: sequence and quota in one
-        # conditional write (moto's cost of evaluating it is part of both sides, not of the framework).
-        tenant = ddb().update_item(
-            TableName=h.table,
-            Key=serialize(keys.tenant(h.tenant_id)),
-            UpdateExpression="SET seq = seq + :one, #used = if_not_exists(#used, :zero) + :one",
-            ConditionExpression=(
-                "attribute_exists(PK) AND (attribute_not_exists(monthlyTicketQuota) OR "
-                "(monthlyTicketQuota > :zero AND (attribute_not_exists(#used) OR #used < monthlyTicketQuota)))"
-            ),
-            ExpressionAttributeNames={"#used": keys.month_usage_attr(now_iso()[:7])},
-            ExpressionAttributeValues={":one": value(1), ":zero": value(0)},
-            ReturnValues="ALL_NEW",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )["Attributes"]
-        number = int(tenant["seq"]["N"])
-        at = now_iso()
+        new_id = ids.new_id()
+        moment = from_ms(ids.timestamp_ms(new_id))
+        at = iso(moment)
+        tenant = tenants_dal.allocate_ticket_number(h.tenant_id, month_key(moment))
+        number = int(tenant["seq"])
         ticket = {
-            "id": ids.new_id(),
+            **data,
+            "id": new_id,
             "number": number,
-            "reference": f"INV-{number}",
-            "subject": "Benchmark",
-            "status": "new",
-            "priority": "medium",
-            "channel": "api",
+            "reference": f"{tenant['ticketPrefix']}-{number}",
+            "customer": None,
+            "assignee": None,
             "occurrences": 1,
             "createdAt": at,
             "updatedAt": at,
+            "resolvedAt": None,
+            "closedAt": None,
             "version": 1,
-            "tags": [],
-            "customFields": {},
-            "metadata": {},
         }
-        item = {**keys.ticket(h.tenant_id, ticket["id"]), **keys.ticket_index_keys(h.tenant_id, ticket), **ticket}
-        ddb().transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": h.table,
-                        "Item": serialize(item),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": h.table,
-                        "Item": serialize({**keys.ticket_ref(h.tenant_id, number), "ticketId": ticket["id"]}),
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": h.table,
-                        "Key": serialize(keys.ticket_counts(h.tenant_id)),
-                        "UpdateExpression": "ADD #s :one",
-                        "ExpressionAttributeNames": {"#s": keys.status_priority_attr("new", "medium")},
-                        "ExpressionAttributeValues": {":one": value(1)},
-                    }
-                },
-            ]
-        )
+        tickets_dal.create(h.tenant_id, ticket)
         return {"statusCode": 201, "body": json.dumps(ticket)}
 
     return handler
 
 
 def _floor_patch(h: Harness, ticket_id: str) -> Callable[[], dict[str, Any]]:
-    """The same UpdateItem the real PATCH makes (dal.tickets.update_fields), with no framework around it."""
+    """The same UpdateItem the real PATCH makes (dal.tickets.update_fields, its actor the caller's key), with no
+    framework around it."""
+    from tickets.api import auth
     from tickets.dal.tickets import update_fields
     from tickets.timeutil import now_iso
 
     counter = iter(range(10**9))
+    actor = auth.authenticate({"x-api-key": h.key}).actor  # who the real PATCH records as updatedBy
 
     def handler() -> dict[str, Any]:
         changes = {"description": f"floor {next(counter)}"}
         item = update_fields(
-            h.tenant_id, ticket_id, changes, updated_at=now_iso(), versions=None, closed_status="closed"
+            h.tenant_id, ticket_id, changes, updated_at=now_iso(), versions=None, closed_status="closed", actor=actor
         )
         return {"statusCode": 200, "body": json.dumps(item)}
 
     return handler
 
 
-def _time(timed: Timed) -> float:
+def _time(timed: Timed) -> tuple[float, float]:
+    """(CPU seconds of this thread, wall seconds) of one call: moto runs in this thread, so the CPU time is all of
+    the call's work on both sides, and no other process's (this is a shared 2-core machine)."""
     prepared = timed.prepare()
-    t = time.perf_counter()
+    c, t = time.thread_time(), time.perf_counter()
     result = timed.call(prepared)
-    elapsed = time.perf_counter() - t
+    elapsed = time.thread_time() - c, time.perf_counter() - t
     assert result["statusCode"] < 400, result
     return elapsed
 
@@ -243,17 +221,21 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
             for _ in range(ITERATIONS):
                 real_t.append(_time(real))
                 floor_t.append(_time(base))
-            ratio = statistics.median(real_t) / statistics.median(floor_t)
+            cpu = [statistics.median(t[0] for t in side) for side in (real_t, floor_t)]
+            wall = [statistics.median(t[1] for t in side) for side in (real_t, floor_t)]
+            ratio, wall_ratio = cpu[0] / cpu[1], wall[0] / wall[1]
             data[name] = {
                 "ratio": ratio,
-                "real_ms": statistics.median(real_t) * 1000,
-                "floor_ms": statistics.median(floor_t) * 1000,
+                "real_ms": cpu[0] * 1000,
+                "floor_ms": cpu[1] * 1000,
+                "wall_ratio": wall_ratio,
+                "real_wall_ms": wall[0] * 1000,
+                "floor_wall_ms": wall[1] * 1000,
             }
             rows.append(
                 {
                     "section": "warm",
-                    "metric": f"{name} ({statistics.median(real_t) * 1000:.2f} ms vs "
-                    f"{statistics.median(floor_t) * 1000:.2f} ms)",
+                    "metric": f"{name} ({cpu[0] * 1000:.2f} vs {cpu[1] * 1000:.2f} ms CPU, wall {wall_ratio:.2f}x)",
                     "value": round(ratio, 3),
                     "unit": "x floor",
                     "budget": f"<= {BUDGET}",

@@ -598,7 +598,14 @@ def build(fn: template.Function) -> dict[str, Any]:
         return _websocket_event(websocket[fn.name])
     if not fn.routes:
         return _consumer_event(fn.code_uri.name)
-    spec = SAMPLES[fn.code_uri.name]
+    return http_sample(fn, SAMPLES[fn.code_uri.name])
+
+
+def http_sample(fn: template.Function, spec: dict[str, Any]) -> dict[str, Any]:
+    """An API function's request as SAMPLES describes one (`params`, `query`, `body`, `headers`), with the sample key.
+
+    bench/cold.py builds its requests here too, from the samples with fresh ids where a sample would change what it
+    names (a delete, a unique name)."""
     route = fn.routes[0]
     params: dict[str, str] = spec.get("params", {})
     path = route.path

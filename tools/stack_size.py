@@ -6,6 +6,7 @@ permissions, its event source mappings, its log group). We split into nested app
 The transform is aws-sam-translator's, which lives only in the SAM CLI's virtualenv (it pins another
 pydantic than the test venv), so this runs there: `.venv-sam/bin/python -m tools.stack_size [--check]`.
 It prints {"resources": N, "limit": 500, "splitAt": 450, "byType": {...}}; with --check it exits 1 at 450 or more.
+`--parameter SnapStart=On` (repeatable) transforms with that parameter value instead of its default.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class _NoManagedPolicies:
         return {}
 
 
-def transformed(path: Path = TEMPLATE) -> dict[str, Any]:
+def transformed(path: Path = TEMPLATE, parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """The CloudFormation template that `path` deploys as, translated the way `sam validate` does it.
 
     Language extensions are expanded first (CloudFormation runs AWS::LanguageExtensions before SAM's
@@ -50,7 +51,11 @@ def transformed(path: Path = TEMPLATE) -> dict[str, Any]:
     from samcli.yamlhelper import yaml_parse
 
     validator = SamTemplateValidator(
-        yaml_parse(path.read_text()), _NoManagedPolicies(), region="us-east-1", language_extensions_enabled=True
+        yaml_parse(path.read_text()),
+        _NoManagedPolicies(),
+        region="us-east-1",
+        parameter_overrides=parameters or {},
+        language_extensions_enabled=True,
     )
     return dict(yaml_parse(validator.get_translated_template_if_valid()))
 
@@ -63,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help=f"exit 1 at {SPLIT_AT} resources or more")
     parser.add_argument("--template", type=Path, default=TEMPLATE)
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
-    by_type = count_by_type(transformed(args.template))
+    parameters = dict(item.split("=", 1) for item in args.parameter)
+    by_type = count_by_type(transformed(args.template, parameters))
     total = sum(by_type.values())
     print(json.dumps({"resources": total, "limit": LIMIT, "splitAt": SPLIT_AT, "byType": dict(by_type.most_common())}))
     if args.check and (message := verdict(total)):

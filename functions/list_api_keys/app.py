@@ -2,9 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
-from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
+from tickets.api.http import Query, build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.api_keys import list_api_keys as list_logic
 from tickets.models.tenants import ApiKeyListQuery, ApiKeyPage
 

@@ -2,9 +2,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
-from tickets.api.http import build_app, json_response, make_handler, ok, tenant_id
+from tickets.api.http import Query, build_app, json_response, make_handler, ok, tenant_id
 from tickets.logic.tags import list_tags as list_logic
 from tickets.models.tags import TagListQuery, TagPage
 

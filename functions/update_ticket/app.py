@@ -2,9 +2,8 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
-
 from tickets.api.http import (
+    Header,
     build_app,
     json_response,
     make_handler,

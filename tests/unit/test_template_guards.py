@@ -380,3 +380,22 @@ def test_given_a_function_then_it_knows_the_attachments_bucket_exactly_when_its_
                 assert resource["Fn::Sub"] in ("${AttachmentsBucket.Arn}/t/*", "${AttachmentsBucket.Arn}/u/*"), st
             else:
                 assert st["Action"] == ["s3:ListBucket"], st
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_given_a_function_then_snapstart_follows_the_parameter_exactly_when_it_serves_http_routes(name):
+    # SnapStart needs a published version (AutoPublishAlias, which the route then invokes); a function without routes
+    # publishes none and gets no SnapStart setting (cfn-lint W2530).
+    props = FUNCTIONS[name]["Properties"]
+    if _events(FUNCTIONS[name], "HttpApi"):
+        assert props.get("AutoPublishAlias") == "live", f"{name}: add `AutoPublishAlias: live`"
+        assert props.get("SnapStart") == {"ApplyOn": {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}}, name
+    else:
+        assert "AutoPublishAlias" not in props and "SnapStart" not in props, name
+
+
+def test_given_the_snapstart_parameter_then_it_is_off_by_default_and_on_only_when_said():
+    parameter = template.load()["Parameters"]["SnapStart"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("Off", ["Off", "On"])
+    assert template.load()["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "On"]}
+    assert "SnapStart" not in (template.load().get("Globals") or {}).get("Function", {})

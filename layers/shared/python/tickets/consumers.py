@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 
-from tickets import aws, metrics
+from tickets import aws, coldstart, metrics
 from tickets.events import domain_events
 from tickets.models.events import DomainEvent
 
@@ -84,6 +84,7 @@ def record_consumer(
             )
         finally:
             metrics.flush()
+            coldstart.first_invocation_done()
 
     return handler
 
@@ -119,6 +120,7 @@ def queue_consumer(on_message: Callable[[Any], object], *, decode: Callable[[str
                 )
             finally:
                 metrics.flush()
+                coldstart.first_invocation_done()
 
     return handler
 
@@ -153,6 +155,7 @@ class OncePerEvent:
         self.consumer, self.action = consumer, action
         self._wrapped: Callable[..., Any] | None = None
         self._config: Any = None
+        coldstart.on_restore(self.cache_clear)  # the persistence layer holds the snapshot's client
 
     def _build(self) -> Callable[..., Any]:
         from aws_lambda_powertools.utilities.idempotency import (

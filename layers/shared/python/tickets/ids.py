@@ -8,6 +8,8 @@ import re
 import threading
 import time
 
+from tickets import coldstart
+
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 _lock = threading.Lock()
@@ -35,6 +37,14 @@ def new_id(now_ms: int | None = None) -> str:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to increment
         _last_ms, _last_rand = ms, rand
     return _encode(ms, 10) + _encode(rand, 16)
+
+
+@coldstart.on_restore
+def _forget_last_id() -> None:
+    """Environments restored from one snapshot share its last id: each must draw a random part of its own."""
+    global _last_ms, _last_rand
+    with _lock:
+        _last_ms, _last_rand = -1, 0
 
 
 def derived_id(ms: int, seed: str) -> str:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from tickets import coldstart
 from tickets.config import settings
 from tickets.dal import tenants as tenants_dal
 from tickets.errors import InsufficientScope, Unauthorized
@@ -71,5 +72,6 @@ def require_scopes(principal: Principal, scopes: Iterable[str], why: str) -> Non
         raise InsufficientScope(f"{why} needs the scope{'s' * (len(missing) > 1)} {', '.join(missing)}")
 
 
+@coldstart.on_restore  # its expiry times are read from the snapshot's monotonic clock
 def clear_cache() -> None:
     _cache.clear()

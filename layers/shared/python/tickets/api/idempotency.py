@@ -30,6 +30,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tickets import coldstart
 from tickets.api import auth, problems
 from tickets.config import settings
 from tickets.dal import keys
@@ -38,7 +39,7 @@ from tickets.errors import ValidationFailed
 from tickets.models.tenants import Principal
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from tickets.api.resolver import Api
 
 HEADER = "Idempotency-Key"
 SCOPES_NOTE = "X-Tickets-Needed-Scopes"  # kept in the stored answer only, never sent
@@ -92,6 +93,11 @@ def _request(event: dict[str, Any], key: str) -> dict[str, Any]:
     }
 
 
+@coldstart.on_restore
+def _forget_stores() -> None:
+    _store.cache_clear()  # each holds the snapshot's DynamoDB client
+
+
 @lru_cache(maxsize=256)
 def _store(table: str, tenant_id: str, client: Any) -> Any:
     """One persistence layer per tenant (its partition is fixed), cached for the container's life."""
@@ -129,7 +135,7 @@ def _needs(response: dict[str, Any], caller: Principal) -> dict[str, Any]:
 
 
 def resolve(
-    app: APIGatewayHttpResolver,
+    app: Api,
     event: dict[str, Any],
     context: Any,
     *,

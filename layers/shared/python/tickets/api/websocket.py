@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from tickets import metrics
+from tickets import coldstart, metrics
 from tickets.api import problems
 from tickets.errors import DomainError
 
@@ -45,6 +45,7 @@ def websocket_handler(answer: Answer) -> Callable[[dict[str, Any], Any], dict[st
             return message({"type": "error", "code": "INTERNAL", "message": "unexpected error"}, 500)
         finally:
             metrics.flush()
+            coldstart.first_invocation_done()
 
     return handler
 

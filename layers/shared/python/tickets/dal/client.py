@@ -16,12 +16,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tickets import coldstart
 from tickets.aws import client, throttled
 from tickets.config import settings
 
 
 def ddb() -> Any:
     return client("dynamodb")
+
+
+coldstart.on_snapshot(ddb)  # botocore's models and endpoint data into the snapshot (the client is made again after)
 
 
 # A transaction DynamoDB cancelled only because an item was throttled or held by another transaction wrote

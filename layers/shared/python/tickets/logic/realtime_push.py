@@ -24,7 +24,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tickets import metrics
+from tickets import coldstart, metrics
 from tickets.aws import PUSH_CONCURRENCY, connections_client
 from tickets.config import settings
 from tickets.dal import realtime as dal
@@ -106,6 +106,7 @@ def _keys_alive(tenant_id: str, key_ids: Iterable[str]) -> dict[str, bool]:
     return known
 
 
+@coldstart.on_restore  # its expiry times are read from the snapshot's monotonic clock
 def clear_cache() -> None:
     with _key_lock:
         _key_states.clear()

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tickets import coldstart
 from tickets.dal import business_hours as business_hours_dal
 from tickets.dal import sla_policies as policies_dal
 from tickets.logic.calendar import Calendar
@@ -84,5 +85,6 @@ def forget(tenant_id: str) -> None:
     _cache.pop(tenant_id, None)
 
 
+@coldstart.on_restore  # its ages are read from the snapshot's monotonic clock
 def clear() -> None:
     _cache.clear()
