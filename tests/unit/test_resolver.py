@@ -30,7 +30,7 @@ from tickets.api.http import JSON, build_app  # noqa: E402
 from tickets.api.resolver import Api, Response  # noqa: E402
 from tickets.errors import NotFound  # noqa: E402
 
-API = {fn.code_uri.name: fn for fn in template.functions().values() if fn.routes}
+API = {fn.code_uri.name: fn for fn in template.functions().values() if any(r.is_api for r in fn.routes)}
 CONTEXT = FakeContext("resolver-test")
 
 
