@@ -90,8 +90,10 @@ def _error_codes(method: str, path: str) -> list[str]:
         codes += ["409", "422"]  # Idempotency-Key in progress / reused
     if method == "patch" and path.startswith("/v1/tickets/"):
         codes.append("412")
-    if method == "delete" and path.split("/")[2] in ("customers", "agents", "api-keys", "business-hours"):
-        codes.append("409")  # a customer with tickets, an agent with open tickets, a key already revoked, hours in use
+    if method == "delete" and path.split("/")[2] in ("customers", "agents", "api-keys", "business-hours", "groups"):
+        # a customer with tickets, an agent with open tickets, a key already revoked, hours in use, a group with
+        # unfinished tickets
+        codes.append("409")
     if method in ("patch", "delete") and path == "/v1/sla-policies/{id}":
         codes.append("412")  # the policy changed while the request was applied (its revision)
     if path == "/v1/tickets/api-create":

@@ -116,7 +116,7 @@ def test_given_make_dev_when_the_curl_session_and_the_intake_example_run_as_writ
     assert created["subject"] == "Payment failed" and created["priority"] == "high" and created["tags"] == ["billing"]
     assert created["customer"]["externalId"] == "cus_1042" and created["reference"].startswith("DEMO-")
     # The cursor walk: 5 a page, each ticket once, until nextCursor is null.
-    pages = [v for v in printed if set(v) == {"data", "total", "limit", "offset", "nextCursor"}]
+    pages = [v for v in printed if set(v) == {"data", "total", "totalExact", "limit", "offset", "nextCursor"}]
     walk = [page for page in pages if page["limit"] == 5]
     assert len(walk) >= 2 and walk[0]["nextCursor"] and walk[-1]["nextCursor"] is None
     walked = [t["id"] for page in walk for t in page["data"]]

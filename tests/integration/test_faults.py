@@ -182,7 +182,8 @@ def _plain(v: Any) -> Any:
 def stored(ddb: Any, tenant: TenantKey) -> dict[str, list[dict[str, Any]]]:
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items(ddb, f"TENANT#{tenant.tenant_id}"):
-        by_type[item.get("type", "?")].append(_plain(item))
+        kind = item.get("type") or ("counter" if item["SK"].startswith("COUNTS#") else "?")
+        by_type[kind].append(_plain(item))
     return by_type
 
 
@@ -331,7 +332,7 @@ WRITES: dict[str, Write] = {
     ),
     "PATCH a plain field": Write(
         "UpdateItem", _update_has("#version = #version + :one"),
-        lambda w: ("PATCH", f"/v1/tickets/{w.ids['t1']}", {"priority": "urgent"}, {"if-match": '"1"'}),
+        lambda w: ("PATCH", f"/v1/tickets/{w.ids['t1']}", {"subject": "Renamed"}, {"if-match": '"1"'}),
         200, {},
     ),
     "PATCH the status": Write(
@@ -398,7 +399,9 @@ WRITES: dict[str, Write] = {
 
 
 def _types(s: dict[str, list[dict[str, Any]]]) -> Counter[str]:
-    return Counter({k: len(v) for k, v in s.items()})
+    """Items per type; the ticket counters per assignee, customer and group (made on first use) are left out: their
+    values are checked against the tickets by assert_consistent."""
+    return Counter({k: len(v) for k, v in s.items() if k != "counter"})
 
 
 def _assert_503(resp: ApiResponse) -> None:
