@@ -80,7 +80,8 @@ build: $(SAMVENV)/.stamp $(VENV)/.stamp  # then bytecode for every artifact: Lam
 
 validate: $(SAMVENV)/.stamp
 	$(SAM_ENV) $(SAM) validate --lint
-	$(SAMVENV)/bin/cfn-lint template.yaml
+	@for t in stacks/*/template.yaml; do echo "sam validate --lint -t $$t"; $(SAM_ENV) $(SAM) validate --lint -t $$t || exit 1; done
+	$(SAMVENV)/bin/cfn-lint template.yaml stacks/*/template.yaml
 	$(SAMVENV)/bin/python -m tools.stack_size --check
 
 admin: $(VENV)/.stamp

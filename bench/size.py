@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tools import template
+from tools import bytecode, template
 
 BUILD = template.ROOT / ".aws-sam" / "build"
 BUDGET_MB = 20.0
@@ -52,24 +52,17 @@ def bundled(path: Path, names: tuple[str, ...] = FORBIDDEN) -> list[str]:
     return sorted(found)
 
 
-def built_template() -> dict[str, Any]:
-    """The template sam build wrote: CodeUri/ContentUri point at the built dirs (relative to BUILD)."""
-    import yaml
-
-    with (BUILD / "template.yaml").open() as fh:
-        return yaml.load(fh, Loader=template._CfnLoader)
-
-
 def _layers(tpl: dict[str, Any], fn_props: dict[str, Any]) -> list[str]:
     globals_ = (tpl.get("Globals") or {}).get("Function") or {}
     layers = fn_props.get("Layers", globals_.get("Layers") or [])
     return [ref["Ref"] for ref in layers if isinstance(ref, dict) and "Ref" in ref]
 
 
-def _artifact_dir(res: dict[str, Any]) -> Path:
+def _artifact_dir(base: Path, res: dict[str, Any]) -> Path:
+    """Its built directory: the paths of a nested application's template are relative to its own build directory."""
     props = res["Properties"]
     uri = props.get("CodeUri") or props.get("ContentUri")
-    return (BUILD / str(uri)).resolve()
+    return (base / str(uri)).resolve()
 
 
 def ensure_built() -> tuple[bool, str]:
@@ -90,18 +83,24 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
     if not built:
         row = {"section": "size", "metric": "artifacts", "value": "not built", "unit": "", "budget": None, "ok": None}
         return {"rows": [row], "data": {"built": False, "how": how}}
-    tpl = built_template()
-    resources = tpl["Resources"]
-    functions = {n: r for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    # The parent's layers and the functions of every stack (a child's Globals name the layers as the parameters the
+    # parent passes under the layers' own logical ids).
+    import yaml
+
+    stacks = [(base, resources, (yaml.load((base / "template.yaml").read_text(), Loader=template._CfnLoader)))
+              for base, resources in bytecode.built_templates(BUILD)]  # fmt: skip
+    resources = {n: (base, r) for base, rs, _ in stacks for n, r in rs.items()}
+    templates = {n: tpl for base, rs, tpl in stacks for n in rs}
+    functions = {n: br for n, br in resources.items() if br[1]["Type"] == "AWS::Serverless::Function"}
     layer_bytes: dict[str, int] = {}
     layer_bytecode: dict[str, int] = {}
     layer_dirs: dict[str, str] = {}
     layer_bundled: dict[str, list[str]] = {}
     missing: list[str] = []
-    for name, res in resources.items():
+    for name, (base, res) in resources.items():
         if res["Type"] != "AWS::Serverless::LayerVersion":
             continue
-        path = _artifact_dir(res)
+        path = _artifact_dir(base, res)
         layer_dirs[name] = str(path.relative_to(template.ROOT)) if path.is_relative_to(template.ROOT) else str(path)
         if not path.is_dir():
             missing.append(name)
@@ -109,9 +108,9 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
         layer_bytecode[name] = layer_bytes[name] - dir_bytes(path, skip_pycache=True) if path.is_dir() else 0
         layer_bundled[name] = bundled(path) if path.is_dir() else []
     per_fn: dict[str, dict[str, Any]] = {}
-    for name, res in sorted(functions.items()):
-        path = _artifact_dir(res)
-        layers = _layers(tpl, res["Properties"])
+    for name, (base, res) in sorted(functions.items()):
+        path = _artifact_dir(base, res)
+        layers = _layers(templates[name], res["Properties"])
         if not path.is_dir():
             missing.append(name)
         code = dir_bytes(path) if path.is_dir() else 0

@@ -32,23 +32,39 @@ BUILD = template.ROOT / ".aws-sam" / "build"
 SKIP = re.compile(r"/pydantic/v1/")
 
 
-def targets(build: Path = BUILD) -> list[tuple[Path, str]]:
-    """(built directory, the directory Lambda mounts it at) for every Python layer and function of the build."""
+def built_templates(build: Path = BUILD) -> list[tuple[Path, dict[str, Any]]]:
+    """(directory, resources) of the template sam build wrote and of each nested application's it built (its
+    artifacts' paths are relative to its own directory: .aws-sam/build/<application>/)."""
     import yaml
 
-    with (build / "template.yaml").open() as fh:
-        resources = yaml.load(fh, Loader=template._CfnLoader)["Resources"]
     out = []
-    for res in resources.values():
-        props = res.get("Properties") or {}
-        if res["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
-            path = (build / props["ContentUri"] / "python").resolve()
-            if path.is_dir() and path.is_relative_to(build.resolve()):
-                out.append((path, "/opt/python"))
-        elif res["Type"] == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
-            path = (build / props["CodeUri"]).resolve()
-            if path.is_dir() and path.is_relative_to(build.resolve()):
-                out.append((path, "/var/task"))
+    todo = [build]
+    while todo:
+        base = todo.pop()
+        with (base / "template.yaml").open() as fh:
+            resources = yaml.load(fh, Loader=template._CfnLoader)["Resources"]
+        out.append((base, resources))
+        for res in resources.values():
+            location = (res.get("Properties") or {}).get("Location")
+            if res["Type"] == "AWS::Serverless::Application" and isinstance(location, str):
+                todo.append((base / location).parent)
+    return out
+
+
+def targets(build: Path = BUILD) -> list[tuple[Path, str]]:
+    """(built directory, the directory Lambda mounts it at) for every Python layer and function of the build."""
+    out = []
+    for base, resources in built_templates(build):
+        for res in resources.values():
+            props = res.get("Properties") or {}
+            if res["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
+                path = (base / props["ContentUri"] / "python").resolve()
+                if path.is_dir() and path.is_relative_to(build.resolve()):
+                    out.append((path, "/opt/python"))
+            elif res["Type"] == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
+                path = (base / props["CodeUri"]).resolve()
+                if path.is_dir() and path.is_relative_to(build.resolve()):
+                    out.append((path, "/var/task"))
     return sorted(set(out))
 
 

@@ -1,11 +1,15 @@
-"""How many CloudFormation resources template.yaml becomes once SAM has transformed it.
+"""How many CloudFormation resources each stack becomes once SAM has transformed it: template.yaml and each of its
+nested applications (stacks/*/template.yaml), which CloudFormation deploys as stacks of their own.
 
 CloudFormation takes at most 500 resources per stack, and a SAM function is several (its role, its
-permissions, its event source mappings, its log group). We split into nested applications before 450.
+permissions, its event source mappings, its log group; an API function also its version, alias, integration and
+route). A stack that reaches 450 is split further (another nested application) before anything is added.
 
 The transform is aws-sam-translator's, which lives only in the SAM CLI's virtualenv (it pins another
 pydantic than the test venv), so this runs there: `.venv-sam/bin/python -m tools.stack_size [--check]`.
-It prints {"resources": N, "limit": 500, "splitAt": 450, "byType": {...}}; with --check it exits 1 at 450 or more.
+It prints {"stacks": {"template.yaml": {"resources": N, "byType": {...}}, "stacks/x/template.yaml": {...}},
+"resources": <all stacks>, "byType": {<all stacks>}, "limit": 500, "splitAt": 450}; with --check it exits 1 when
+any stack has 450 or more.
 `--parameter SnapStart=On` (repeatable) transforms with that parameter value instead of its default.
 """
 
@@ -24,14 +28,27 @@ LIMIT = 500  # CloudFormation's resources per stack
 SPLIT_AT = 450  # leave room for the change that crosses it
 
 
-def verdict(count: int) -> str | None:
+def verdict(count: int, stack: str = "template.yaml") -> str | None:
     """None while the stack has room; otherwise what to do about it."""
     if count < SPLIT_AT:
         return None
     return (
-        f"template.yaml becomes {count} CloudFormation resources after the SAM transform (limit {LIMIT}, "
+        f"{stack} becomes {count} CloudFormation resources after the SAM transform (limit {LIMIT}, "
         f"budget {SPLIT_AT}): split into nested applications (AWS::Serverless::Application) before adding more"
     )
+
+
+def stacks(path: Path = TEMPLATE) -> list[Path]:
+    """The parent template and the local templates of its nested applications."""
+    from samcli.yamlhelper import yaml_parse
+
+    doc = yaml_parse(path.read_text())
+    children = [
+        path.parent / r["Properties"]["Location"]
+        for r in doc["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Application" and isinstance(r["Properties"]["Location"], str)
+    ]
+    return [path, *children]
 
 
 class _NoManagedPolicies:
@@ -71,13 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
     parameters = dict(item.split("=", 1) for item in args.parameter)
-    by_type = count_by_type(transformed(args.template, parameters))
-    total = sum(by_type.values())
-    print(json.dumps({"resources": total, "limit": LIMIT, "splitAt": SPLIT_AT, "byType": dict(by_type.most_common())}))
-    if args.check and (message := verdict(total)):
-        print(message, file=sys.stderr)
-        return 1
-    return 0
+    report: dict[str, Any] = {"stacks": {}}
+    overall: Counter[str] = Counter()
+    failed = False
+    for path in stacks(args.template):
+        name = str(path.relative_to(args.template.parent))
+        by_type = count_by_type(transformed(path, parameters))
+        overall += by_type
+        count = sum(by_type.values())
+        report["stacks"][name] = {"resources": count, "byType": dict(by_type.most_common())}
+        if args.check and (message := verdict(count, name)):
+            print(message, file=sys.stderr)
+            failed = True
+    report.update(resources=sum(overall.values()), byType=dict(overall.most_common()), limit=LIMIT, splitAt=SPLIT_AT)
+    print(json.dumps(report))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

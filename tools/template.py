@@ -44,10 +44,88 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
+def read(path: Path) -> dict[str, Any]:
+    """One template file as written (intrinsics kept as {"Ref": ...} / {"Fn::X": ...})."""
+    with path.open() as fh:
+        return yaml.load(fh, Loader=_CfnLoader)
+
+
+def nested_applications(doc: dict[str, Any] | None = None) -> dict[str, Path]:
+    """The parent's nested applications with a local template: logical id -> its template.yaml."""
+    doc = doc if doc is not None else read(TEMPLATE)
+    return {
+        name: ROOT / r["Properties"]["Location"]
+        for name, r in doc["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Application" and isinstance(r["Properties"]["Location"], str)
+    }
+
+
 @cache
 def load() -> dict[str, Any]:
-    with TEMPLATE.open() as fh:
-        return yaml.load(fh, Loader=_CfnLoader)
+    """The stack as one template: template.yaml with the resources of its nested applications (stacks/*/) merged in,
+    each child's parameters replaced by what the parent passes (so `!Ref TableArn` in a child reads as the parent's
+    `!GetAtt Table.Arn` again) and each child function's explicit HTTP API route given back to it as the
+    `HttpApi` event SAM would have had. Everything that reads the template (the local stack, the IAM check, the
+    OpenAPI document, the sample events, the guards) sees the functions as they run, whichever stack holds them."""
+    doc = read(TEMPLATE)
+    for app, path in nested_applications(doc).items():
+        child = read(path)
+        passed = doc["Resources"][app]["Properties"].get("Parameters") or {}
+        _merge_child(doc, app, path, _substitute(child["Resources"], passed))
+        for name, condition in _substitute(child.get("Conditions") or {}, passed).items():
+            if doc.setdefault("Conditions", {}).setdefault(name, condition) != condition:
+                raise ValueError(f"condition {name} of {app} differs from another template's")
+    return doc
+
+
+def _substitute(value: Any, passed: dict[str, Any]) -> Any:
+    """`value` with each Ref to a passed parameter replaced by the parent's value (a Ref or a GetAtt), also inside
+    `!Sub` strings."""
+    if isinstance(value, list):
+        return [_substitute(v, passed) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in passed:
+        return passed[value["Ref"]]
+    if set(value) == {"Fn::Sub"}:
+        sub = value["Fn::Sub"]
+        text, variables = (sub, {}) if isinstance(sub, str) else (sub[0], _substitute(sub[1], passed))
+
+        def name(m: re.Match[str]) -> str:
+            ref = m.group(1)
+            if ref in variables or ref not in passed:
+                return m.group(0)
+            source = passed[ref]
+            if set(source) == {"Ref"}:
+                return "${" + source["Ref"] + "}"
+            return "${" + ".".join(source["Fn::GetAtt"]) + "}"
+
+        text = re.sub(r"\$\{([\w:]+)\}", name, text)
+        return {"Fn::Sub": text if not variables else [text, variables]}
+    return {k: _substitute(v, passed) for k, v in value.items()}
+
+
+def _merge_child(doc: dict[str, Any], app: str, path: Path, resources: dict[str, Any]) -> None:
+    routes = {n: r for n, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Route"}
+    integrations = {n: r for n, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Integration"}
+    for name, res in resources.items():
+        if name in doc["Resources"]:
+            raise ValueError(f"{name} of {app} is also a resource of template.yaml or another nested application")
+        if name in routes or name in integrations or res["Type"] == "AWS::Lambda::Permission":
+            continue  # the function's HttpApi event below stands for them
+        if isinstance(code := res.get("Properties", {}).get("CodeUri"), str):  # relative to the child's file
+            res["Properties"]["CodeUri"] = os.path.relpath((path.parent / code).resolve(), ROOT) + "/"
+        doc["Resources"][name] = res
+    for name, route in routes.items():
+        props = route["Properties"]
+        method, path = props["RouteKey"].split(" ", 1)
+        integration = re.fullmatch(r"integrations/\$\{(\w+)\}", props["Target"]["Fn::Sub"]).group(1)  # type: ignore[union-attr]
+        function = integrations[integration]["Properties"]["IntegrationUri"]["Ref"].removesuffix(".Alias")
+        events = doc["Resources"][function]["Properties"].setdefault("Events", {})
+        events[name.removeprefix(function.removesuffix("Function")).removesuffix("Route") or "Api"] = {
+            "Type": "HttpApi",
+            "Properties": {"ApiId": props["ApiId"], "Method": method, "Path": path},
+        }
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The stack stays under CloudFormation's 500 resources: the SAM transform's real output is counted.
+"""Each stack (template.yaml and its nested applications) stays under CloudFormation's 500 resources: the SAM
+transform's real output is counted.
 
 aws-sam-translator lives only in the SAM CLI's virtualenv (.venv-sam, which `make test` builds), so the count
 runs there in a subprocess (tools/stack_size.py).
@@ -29,17 +30,31 @@ def test_given_the_template_when_sam_transforms_it_then_it_stays_below_the_split
     )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout)
+    stacks = report["stacks"]
+    assert set(stacks) == {
+        "template.yaml",
+        *(str(p.relative_to(template.ROOT)) for p in template.nested_applications().values()),
+    }
+    assert len(stacks) == 4, "the parent and its three nested applications"
     # The transform's output, not the template's: each function is a function, a role and its log group.
+    by_type = report["byType"]
     functions = len(template.resources("AWS::Serverless::Function"))
-    assert report["byType"]["AWS::Lambda::Function"] == functions
-    assert report["byType"]["AWS::IAM::Role"] >= functions
-    assert report["byType"]["AWS::Logs::LogGroup"] == functions + 1  # and the HTTP API's access log
-    assert report["resources"] == sum(report["byType"].values())
+    assert by_type["AWS::Lambda::Function"] == functions
+    assert by_type["AWS::IAM::Role"] >= functions
+    assert by_type["AWS::Logs::LogGroup"] == functions + 1  # and the HTTP API's access log
+    assert report["resources"] == sum(by_type.values()) == sum(s["resources"] for s in stacks.values())
     # Each API function publishes a version under an alias in both settings: SAM has no conditional AutoPublishAlias.
     routed = [fn for fn in template.functions().values() if fn.routes]
-    assert report["byType"]["AWS::Lambda::Version"] == report["byType"]["AWS::Lambda::Alias"] == len(routed)
-    print(f"stack size, SnapStart={snapstart}: {report['resources']} resources (split at {stack_size.SPLIT_AT})")
-    assert stack_size.verdict(report["resources"]) is None, stack_size.verdict(report["resources"])
+    assert by_type["AWS::Lambda::Version"] == by_type["AWS::Lambda::Alias"] == len(routed)
+    # Every API route is an explicit route of the HTTP API, made in a child stack (and the WebSocket API's three).
+    http_routes = sum(len(fn.routes) for fn in routed)
+    assert stacks["template.yaml"]["byType"].get("AWS::Lambda::Version", 0) == 0, "an API function in the parent"
+    assert by_type["AWS::ApiGatewayV2::Route"] == http_routes + len(template.websocket_routes())
+    for name, stack in stacks.items():
+        print(
+            f"stack size, SnapStart={snapstart}: {name} {stack['resources']} resources (split at {stack_size.SPLIT_AT})"
+        )
+        assert stack_size.verdict(stack["resources"], name) is None, stack_size.verdict(stack["resources"], name)
 
 
 def test_given_a_count_at_the_budget_then_the_verdict_says_to_split_into_nested_applications():

@@ -141,7 +141,7 @@ def test_given_the_code_then_no_tracer_captures_responses_and_no_logger_logs_eve
 
 PARAMETERS = template.load()["Parameters"]
 LOG_GROUPS = {name: r["Properties"] for name, r in RESOURCES.items() if r["Type"] == "AWS::Logs::LogGroup"}
-HTTP_API = RESOURCES["HttpApi"]["Properties"]
+HTTP_API = RESOURCES["HttpApiApiGatewayDefaultStage"]["Properties"]  # the HTTP API's one stage: its logs and limits
 
 
 def _function_log_groups(name: str) -> list[str]:
@@ -153,7 +153,7 @@ def _function_log_groups(name: str) -> list[str]:
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_given_a_function_then_exactly_one_log_group_of_its_own_keeps_its_logs_for_the_retention_parameter(name):
     groups = _function_log_groups(name)
-    assert len(groups) == 1, f"{name} needs one line in template.yaml's log-group block, has {groups}"
+    assert len(groups) == 1, f"{name} needs one log-group line (in the template that defines it), has {groups}"
     assert LOG_GROUPS[groups[0]]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     # A LoggingConfig.LogGroup would send its logs elsewhere and leave this group empty.
     assert "LogGroup" not in (FUNCTIONS[name]["Properties"].get("LoggingConfig") or {}), name
@@ -204,6 +204,7 @@ def test_given_the_http_api_then_every_route_is_throttled_by_the_stage_parameter
     # Below AWS's account-wide default (10,000 rps, burst 5,000), so a flood stops at the stage.
     assert 0 < rate["Default"] <= burst["Default"] <= 5000
     # No route loosens them for itself.
+    assert RESOURCES["HttpApiApiGatewayDefaultStage"]["Properties"]["ApiId"] == {"Ref": "HttpApi"}
     assert "RouteSettings" not in HTTP_API
     assert not any("RouteSettings" in p for f in FUNCTIONS.values() for p in _events(f, "HttpApi"))
 
