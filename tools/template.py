@@ -50,11 +50,12 @@ def read(path: Path) -> dict[str, Any]:
         return yaml.load(fh, Loader=_CfnLoader)
 
 
-def nested_applications(doc: dict[str, Any] | None = None) -> dict[str, Path]:
-    """The parent's nested applications with a local template: logical id -> its template.yaml."""
+def nested_applications(doc: dict[str, Any] | None = None, base: Path = ROOT) -> dict[str, Path]:
+    """The parent's nested applications with a local template: logical id -> its template.yaml (`Location` is
+    relative to the parent's directory, `base`)."""
     doc = doc if doc is not None else read(TEMPLATE)
     return {
-        name: ROOT / r["Properties"]["Location"]
+        name: base / r["Properties"]["Location"]
         for name, r in doc["Resources"].items()
         if r["Type"] == "AWS::Serverless::Application" and isinstance(r["Properties"]["Location"], str)
     }
@@ -62,16 +63,29 @@ def nested_applications(doc: dict[str, Any] | None = None) -> dict[str, Path]:
 
 @cache
 def load() -> dict[str, Any]:
-    """The stack as one template: template.yaml with the resources of its nested applications (stacks/*/) merged in,
-    each child's parameters replaced by what the parent passes (so `!Ref TableArn` in a child reads as the parent's
-    `!GetAtt Table.Arn` again) and each child function's explicit HTTP API route given back to it as the
-    `HttpApi` event SAM would have had. Everything that reads the template (the local stack, the IAM check, the
-    OpenAPI document, the sample events, the guards) sees the functions as they run, whichever stack holds them."""
-    doc = read(TEMPLATE)
-    for app, path in nested_applications(doc).items():
+    """The stack as one template (`merged(template.yaml)`): what every reader of the template uses."""
+    return merged(TEMPLATE)
+
+
+def merged(parent: Path) -> dict[str, Any]:
+    """A parent template with the resources of its nested applications (stacks/*/) merged in, each child's parameters
+    replaced by what the parent passes (so `!Ref TableArn` in a child reads as the parent's `!GetAtt Table.Arn`
+    again), its CodeUris made relative to the parent's directory, and each child function's explicit HTTP API route
+    given back to it as the `HttpApi` event SAM would have had. Everything that reads the template (the local stack,
+    the IAM check, the OpenAPI document, the sample events, the guards) sees the functions as they run, whichever
+    stack holds them. A child parameter the parent does not pass (or the reverse), a logical id defined twice and a
+    condition two templates define differently are errors."""
+    doc = read(parent)
+    for app, path in nested_applications(doc, parent.parent).items():
         child = read(path)
         passed = doc["Resources"][app]["Properties"].get("Parameters") or {}
-        _merge_child(doc, app, path, _substitute(child["Resources"], passed))
+        declared = set(child.get("Parameters") or {})
+        if declared != set(passed):
+            raise ValueError(
+                f"{app}: parameters declared but not passed {sorted(declared - set(passed))}, "
+                f"passed but not declared {sorted(set(passed) - declared)}"
+            )
+        _merge_child(doc, app, path, parent.parent, _substitute(child["Resources"], passed))
         for name, condition in _substitute(child.get("Conditions") or {}, passed).items():
             if doc.setdefault("Conditions", {}).setdefault(name, condition) != condition:
                 raise ValueError(f"condition {name} of {app} differs from another template's")
@@ -105,7 +119,7 @@ def _substitute(value: Any, passed: dict[str, Any]) -> Any:
     return {k: _substitute(v, passed) for k, v in value.items()}
 
 
-def _merge_child(doc: dict[str, Any], app: str, path: Path, resources: dict[str, Any]) -> None:
+def _merge_child(doc: dict[str, Any], app: str, path: Path, base: Path, resources: dict[str, Any]) -> None:
     routes = {n: r for n, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Route"}
     integrations = {n: r for n, r in resources.items() if r["Type"] == "AWS::ApiGatewayV2::Integration"}
     for name, res in resources.items():
@@ -114,17 +128,17 @@ def _merge_child(doc: dict[str, Any], app: str, path: Path, resources: dict[str,
         if name in routes or name in integrations or res["Type"] == "AWS::Lambda::Permission":
             continue  # the function's HttpApi event below stands for them
         if isinstance(code := res.get("Properties", {}).get("CodeUri"), str):  # relative to the child's file
-            res["Properties"]["CodeUri"] = os.path.relpath((path.parent / code).resolve(), ROOT) + "/"
+            res["Properties"]["CodeUri"] = os.path.relpath((path.parent / code).resolve(), base.resolve()) + "/"
         doc["Resources"][name] = res
     for name, route in routes.items():
         props = route["Properties"]
-        method, path = props["RouteKey"].split(" ", 1)
+        method, route_path = props["RouteKey"].split(" ", 1)
         integration = re.fullmatch(r"integrations/\$\{(\w+)\}", props["Target"]["Fn::Sub"]).group(1)  # type: ignore[union-attr]
         function = integrations[integration]["Properties"]["IntegrationUri"]["Ref"].removesuffix(".Alias")
         events = doc["Resources"][function]["Properties"].setdefault("Events", {})
         events[name.removeprefix(function.removesuffix("Function")).removesuffix("Route") or "Api"] = {
             "Type": "HttpApi",
-            "Properties": {"ApiId": props["ApiId"], "Method": method, "Path": path},
+            "Properties": {"ApiId": props["ApiId"], "Method": method, "Path": route_path},
         }
 
 
