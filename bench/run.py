@@ -2,7 +2,9 @@
 
 Sections run in order and each gets the results of the ones before (the cost model uses the call
 counts and the warm ratios). Timings are ratios against a floor measured in the same run, because
-these machines are noisy. `--only cold,warm` runs a subset; `--strict` exits 1 when a budget is missed.
+these machines are noisy. `--only cold,warm` runs a subset and merges it into bench/results.json (the other
+sections' figures stay, and a section run alone gets theirs as its context: `--only cost` uses the saved call
+counts and warm ratios); `--strict` exits 1 when a budget is missed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.report import print_rows
+from bench.report import merge_section, print_rows
 
 SECTIONS = ("calls", "cold", "warm", "depth", "lists", "feed", "size", "cost", "realtime")
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if any budget is missed")
     args = parser.parse_args(argv)
     chosen = [s for s in SECTIONS if s in args.only.split(",")]
-    context: dict[str, Any] = {}
+    partial = set(chosen) != set(SECTIONS)
+    saved = json.loads(RESULTS.read_text()) if partial and RESULTS.exists() else {}
+    context: dict[str, Any] = {k: v for k, v in (saved.get("data") or {}).items() if k not in chosen}
     rows: list[dict[str, Any]] = []
     timings: dict[str, float] = {}
     for name in chosen:
@@ -41,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     print_rows(rows)
     missed = [r for r in rows if r.get("ok") is False]
     print(f"\n{len(rows)} figures, {len(missed)} budget(s) missed; section times (s): {timings}")
+    if partial:
+        for name in chosen:
+            merge_section(RESULTS, name, {"rows": [r for r in rows if r["section"] == name], "data": context[name]})
+        return 1 if args.strict and missed else 0
     RESULTS.write_text(
         json.dumps(
             {
