@@ -240,6 +240,42 @@ def _made(kind: str) -> str:
         from tools.sample_events import SAMPLE_WEBHOOK_ID
 
         return str(webhooks.send_test(tenant, SAMPLE_WEBHOOK_ID)["id"])
+    return _made_setting(kind, tenant, name)
+
+
+def _made_setting(kind: str, tenant: str, name: str) -> str:
+    """A new group (no tickets), business hours (no policy or group uses them), SLA policy or shared view."""
+    if kind == "group":
+        from tickets.logic import groups
+        from tickets.models.groups import GroupCreate
+
+        return str(groups.create_group(tenant, GroupCreate(name=f"cold-{name}"))["id"])
+    if kind == "business_hours":
+        from tickets.logic import business_hours
+        from tickets.models.business_hours import BusinessHoursCreate
+
+        weekly = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+        body = BusinessHoursCreate.model_validate({"name": f"cold-{name}", "timeZone": "UTC", "weekly": weekly})
+        return str(business_hours.create_business_hours(tenant, body)["id"])
+    if kind == "sla_policy":
+        from tickets.logic import sla_policies
+        from tickets.models.sla_policies import SlaPolicyCreate
+
+        targets = {"low": {"firstReplyMinutes": 600, "resolutionMinutes": 2400}}
+        body = SlaPolicyCreate.model_validate({"name": f"cold-{name}", "position": 99, "targets": targets})
+        return str(sla_policies.create_policy(tenant, body)["id"])
+    if kind == "view":
+        from tickets.logic import views
+        from tickets.models.tenants import Principal
+        from tickets.models.views import ViewCreate
+
+        caller = Principal(tenantId=tenant, keyId="key_cold", scopes=frozenset({"settings:manage"}))
+        conditions = {"all": [{"field": "status", "operator": "is", "value": "open"}]}
+        return str(
+            views.create_view(caller, ViewCreate.model_validate({"name": f"cold-{name}", "conditions": conditions}))[
+                "id"
+            ]
+        )
     raise ValueError(kind)
 
 
@@ -261,6 +297,10 @@ FRESH: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "delete_agent": lambda s: _params(id=_made("agent")),
     "delete_webhook": lambda s: _params(id=_made("webhook")),
     "delete_api_key": lambda s: _params(id=_made("key")),
+    "delete_group": lambda s: _params(id=_made("group")),  # the sample's group has DEMO-1: 409
+    "delete_business_hours": lambda s: _params(id=_made("business_hours")),  # the sample's policy uses them: 409
+    "delete_sla_policy": lambda s: _params(id=_made("sla_policy")),
+    "delete_view": lambda s: _params(id=_made("view")),
     "redact_comment": lambda s: _params(id=s["params"]["id"], commentId=_made("comment")),
     "get_attachment": lambda s: _params(id=_made("attachment")),
     "retry_webhook_delivery": lambda s: _params(id=s["params"]["id"], deliveryId=_made("delivery")),
