@@ -75,18 +75,22 @@ def rru(size: int, *, consistent: bool) -> float:
 class Index:
     name: str
     hash_key: str
-    range_key: str
+    range_key: str | None  # None: a hash-only index (REF)
     projection: str  # ALL, KEYS_ONLY or INCLUDE
     include: tuple[str, ...] = ()
 
     def entry(self, item: dict[str, Any] | None) -> dict[str, Any] | None:
         """The item's entry in this index as DynamoDB stores it, or None (sparse: a key attribute is missing)."""
-        if not item or self.hash_key not in item or self.range_key not in item:
+        if not item or any(k not in item for k in self.key_attrs):
             return None
         if self.projection == "ALL":
             return item
-        names = {*KEY_ATTRS, self.hash_key, self.range_key, *self.include}
+        names = {*KEY_ATTRS, *self.key_attrs, *self.include}
         return {k: v for k, v in item.items() if k in names}
+
+    @property
+    def key_attrs(self) -> tuple[str, ...]:
+        return (self.hash_key, self.range_key) if self.range_key else (self.hash_key,)
 
     def write_units(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[int, str]:
         """WRU of this index for one base item going from `old` to `new`, and what they pay for."""
@@ -97,8 +101,7 @@ class Index:
             return wru(item_size(after)), "put"
         if after is None:
             return wru(item_size(before)), "delete"
-        keys_of = (self.hash_key, self.range_key)
-        if any(before[k] != after[k] for k in keys_of):
+        if any(before[k] != after[k] for k in self.key_attrs):
             return wru(item_size(before)) + wru(item_size(after)), "key change: delete + put"
         if before != after:
             return wru(max(item_size(before), item_size(after))), "rewrite"
@@ -113,7 +116,7 @@ def indexes(overrides: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> 
         projection = gsi["Projection"]
         kind, include = projection["ProjectionType"], tuple(projection.get("NonKeyAttributes", ()))
         kind, include = (overrides or {}).get(gsi["IndexName"], (kind, include))
-        out[gsi["IndexName"]] = Index(gsi["IndexName"], schema["HASH"], schema["RANGE"], kind, include)
+        out[gsi["IndexName"]] = Index(gsi["IndexName"], schema["HASH"], schema.get("RANGE"), kind, include)
     return out
 
 
@@ -202,7 +205,7 @@ class Meter:
             item = parsed.get("Item")
             self._read(rru(item_size(self.get(item) if item else None), consistent=consistent), name, item)
         elif name == "BatchGetItem":
-            for table_name, request in params["RequestItems"].items():
+            for request in params["RequestItems"].values():
                 strong = bool(request.get("ConsistentRead"))
                 for key in request["Keys"]:
                     item = self.get(key)
@@ -213,7 +216,9 @@ class Meter:
             size = sum(item_size(index.entry(e) if index else e) for e in entries)
             units = rru(size, consistent=consistent)
             self.rru += units
-            self.read_lines.append(f"Query {params.get('IndexName') or 'table'} {len(entries)} items {size} B {units:g}")
+            self.read_lines.append(
+                f"Query {params.get('IndexName') or 'table'} {len(entries)} items {size} B {units:g}"
+            )
 
     def _read(self, units: float, name: str, item: dict[str, Any] | None, key: dict[str, Any] | None = None) -> None:
         self.rru += units

@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from bench._harness import TABLE, TenantKey, add_counters, call, make_tenant, moto_env
-from bench.capacity import item_size, meter, rru, wru
+from bench.capacity import item_size, meter, wru
 from tools import template
 from tools.ddbcalls import count_calls
 
@@ -111,7 +111,10 @@ def _mature_counters(tenant_id: str) -> None:
     from tickets.dal import keys
     from tickets.models.tickets import Priority, Status
 
-    cells = {keys.status_priority_attr(s, p): 1000 + 37 * i for i, (s, p) in enumerate((s, p) for s in Status for p in Priority)}
+    cells = {
+        keys.status_priority_attr(s, p): 1000 + 37 * i
+        for i, (s, p) in enumerate((s, p) for s in Status for p in Priority)
+    }
     cells |= {keys.assigned_attr(s): 20000 + i for i, s in enumerate(Status)}
     cells |= {keys.grouped_attr(s): 10000 + i for i, s in enumerate(Status)}
     add_counters(tenant_id, {keys.TICKET_COUNTS: cells})
@@ -145,7 +148,9 @@ def measure(body: dict[str, Any]) -> dict[str, Any]:
         r, out["create"] = _measured(client, "POST", "/v1/tickets", tenant, body=body)
         ticket = r.json
         _, out["get"] = _measured(client, "GET", f"/v1/tickets/{ticket['id']}", tenant)
-        _, out["patch"] = _measured(client, "PATCH", f"/v1/tickets/{ticket['id']}", tenant, body={"category": "payments"})
+        _, out["patch"] = _measured(
+            client, "PATCH", f"/v1/tickets/{ticket['id']}", tenant, body={"category": "payments"}
+        )
         r, out["list"] = _measured(client, "GET", "/v1/tickets", tenant, query={"limit": "50"})
         assert len(r.json["data"]) == 50
         intake = {k: body[k] for k in _INTAKE_FIELDS if k in body} | {"customerExternalId": "cus_1042"}
@@ -154,7 +159,6 @@ def measure(body: dict[str, Any]) -> dict[str, Any]:
         sizes = {
             "ticket": item_size(_raw(client, keys.ticket(tenant.tenant_id, ticket["id"]))),
             "intake_ticket": item_size(_raw(client, keys.ticket(tenant.tenant_id, r.json["id"]))),
-            "ticketref": item_size(_raw(client, keys.ticket_ref(tenant.tenant_id, ticket["number"]))),
             "ticket_counts": item_size(_raw(client, keys.ticket_counts(tenant.tenant_id))),
             "tenant": item_size(_raw(client, keys.tenant(tenant.tenant_id))),
         }
@@ -266,7 +270,8 @@ def _rows(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     per_kind, breakdown, total = result["per_kind"], result["breakdown"], result["total"]
     rows = [
         _row(
-            f"{name} ticket, {k}: {' '.join(v['operations'])} = {v['rru']:g} RRU + {v['wru']:g} WRU, {v['billed_ms']} ms",
+            f"{name} ticket, {k}: {' '.join(v['operations'])} = {v['rru']:g} RRU + {v['wru']:g} WRU, "
+            f"{v['billed_ms']} ms",
             sum(v["usd_per_million"].values()),
             "$/M of this kind (excl. API GW, Lambda requests)",
         )
