@@ -152,7 +152,8 @@ class Meter:
 
     # ---------------------------------------------------------------- writes
 
-    def wru_of(self, w: Write) -> tuple[int, list[str]]:
+    def wru_of(self, w: Write, index_defs: dict[str, Index] | None = None) -> tuple[int, list[str]]:
+        """`index_defs`: bill the same write as if the table had these indexes (a projection not chosen)."""
         size = max(item_size(w.before), item_size(w.after))
         factor = 2 if w.transactional else 1
         base = factor * wru(size)
@@ -160,7 +161,7 @@ class Meter:
         lines = [f"{what} {self.label(w.before or w.after, w.key)} ({size} B) {base}"]
         total = base
         if not w.check_only:
-            for index in self.index_defs.values():
+            for index in (index_defs or self.index_defs).values():
                 units, how = index.write_units(w.before, w.after)
                 if units:
                     lines.append(f"{index.name} {how} {units}")
@@ -170,6 +171,9 @@ class Meter:
     @property
     def wru(self) -> int:
         return sum(self.wru_of(w)[0] for w in self.writes)
+
+    def wru_with(self, index_defs: dict[str, Index]) -> int:
+        return sum(self.wru_of(w, index_defs)[0] for w in self.writes)
 
     @property
     def write_lines(self) -> list[str]:
