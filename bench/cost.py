@@ -170,6 +170,7 @@ def measure(body: dict[str, Any]) -> dict[str, Any]:
         sizes = {
             "ticket": item_size(_raw(client, keys.ticket(tenant.tenant_id, ticket["id"]))),
             "intake_ticket": item_size(_raw(client, keys.ticket(tenant.tenant_id, r.json["id"]))),
+            "ticketref": item_size(_raw(client, keys.ticket_ref(tenant.tenant_id, ticket["number"]))),
             "ticket_counts": item_size(_raw(client, keys.ticket_counts(tenant.tenant_id))),
             "tenant": item_size(_raw(client, keys.tenant(tenant.tenant_id))),
         }

@@ -47,11 +47,6 @@ def test_given_a_ticket_when_read_by_id_then_one_call(warm):
     assert _counted("GET", f"/v1/tickets/{t['id']}", warm.key) == ["GetItem"]
 
 
-def test_given_a_ticket_when_read_by_reference_then_the_ref_index_and_the_ticket(warm):
-    t = call("POST", "/v1/tickets", key=warm.key, body={"subject": "x"}).json
-    assert _counted("GET", f"/v1/tickets/{t['reference']}", warm.key) == ["Query", "GetItem"]
-
-
 def test_given_a_plain_field_patch_then_one_call(warm):
     t = call("POST", "/v1/tickets", key=warm.key, body={"subject": "x"}).json
     assert _counted("PATCH", f"/v1/tickets/{t['id']}", warm.key, body={"subject": "y"}) == ["UpdateItem"]

@@ -206,7 +206,8 @@ def assert_consistent(ddb: Any, tenant: TenantKey) -> dict[str, list[dict[str, A
     assert len(numbers) == len(set(numbers)), f"duplicate ticket numbers: {sorted(numbers)}"
     assert all(1 <= n <= meta["seq"] for n in numbers), (numbers, meta["seq"])
     assert all(t["reference"] == f"{tenant.prefix}-{t['number']}" for t in tickets)
-    assert not s["ticketref"], "no reference pointer items: the REF index finds a ticket by its reference"
+    refs = {int(r["SK"].split("#")[1]): r["ticketId"] for r in s["ticketref"]}
+    assert refs == {t["number"]: t["id"] for t in tickets}, "reference pointers and tickets differ"
     everything = [i for kind in s.values() for i in kind]
     assert ticket_counters(everything) == expected_ticket_counters(tenant.tenant_id, tickets), "ticket counters"
     assert counts.get("customers", 0) == len(s["customer"]), counts
@@ -318,15 +319,15 @@ def _first_intake(w: World) -> None:
 
 WRITES: dict[str, Write] = {
     "create ticket: its transaction": Write(
-        "TransactWriteItems", _has_put("ticket"),
+        "TransactWriteItems", _has_put("ticketref"),
         lambda w: ("POST", "/v1/tickets", {"subject": "New", "customerId": w.ids["c2"], "assigneeId": w.ids["a2"]},
                    None),
-        201, {"ticket": 1},
+        201, {"ticket": 1, "ticketref": 1},
     ),
     "create ticket: its number": Write(
         "UpdateItem", _update_has("seq = seq + :one"),
         lambda w: ("POST", "/v1/tickets", {"subject": "New", "customerId": w.ids["c2"]}, None),
-        201, {"ticket": 1},
+        201, {"ticket": 1, "ticketref": 1},
     ),
     "PATCH a plain field": Write(
         "UpdateItem", _update_has("#version = #version + :one"),
@@ -345,15 +346,15 @@ WRITES: dict[str, Write] = {
         200, {},
     ),
     "DELETE a ticket": Write(
-        "TransactWriteItems", _key_type("TICKET#"),
+        "TransactWriteItems", _key_type("TICKETREF#"),
         lambda w: ("DELETE", f"/v1/tickets/{w.ids['t1']}", None, None),
-        204, {"ticket": -1},
+        204, {"ticket": -1, "ticketref": -1},
     ),
     "api-create: auto-assigned, deduplicated": Write(
-        "TransactWriteItems", _has_put("ticket"), _intake, 201, {"ticket": 1, "dedupe": 1},
+        "TransactWriteItems", _has_put("ticketref"), _intake, 201, {"ticket": 1, "ticketref": 1, "dedupe": 1},
     ),
     "api-create: the dedupe claim": Write(
-        "PutItem", _put_of("dedupe"), _intake, 201, {"ticket": 1, "dedupe": 1},
+        "PutItem", _put_of("dedupe"), _intake, 201, {"ticket": 1, "ticketref": 1, "dedupe": 1},
     ),
     "api-create: a repeated event's occurrence": Write(
         "UpdateItem", _update_has("ADD occurrences"), _intake, 200, {}, prepare=_first_intake,
@@ -391,7 +392,7 @@ WRITES: dict[str, Write] = {
     "Idempotency-Key: the in-progress record": Write(
         "PutItem", _idempotency,
         lambda w: ("POST", "/v1/tickets", {"subject": "Once"}, {"idempotency-key": "k-1"}),
-        201, {"ticket": 1},
+        201, {"ticket": 1, "ticketref": 1},
     ),
 }  # fmt: skip
 

@@ -219,8 +219,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
 
 def _make_legacy(aws: Any, tenant_id: str) -> None:
     """What a tenant looked like before issue 15: GSI1 by status alone, GSI3 only for assigned tickets (by agent
-    alone), and its ticket counts as `total` and `status#<s>` on COUNTS, with no COUNTS#... items; and, as before
-    issue 16, a reference pointer item per ticket."""
+    alone), and its ticket counts as `total` and `status#<s>` on COUNTS, with no COUNTS#... items."""
     for item in items(aws, f"TENANT#{tenant_id}"):
         if item["SK"].startswith("COUNTS#"):
             aws.delete_item(TableName=TABLE, Key=serialize({"PK": item["PK"], "SK": item["SK"]}))
@@ -230,8 +229,6 @@ def _make_legacy(aws: Any, tenant_id: str) -> None:
             if item.get("assigneeId"):
                 legacy |= {"GSI3PK": f"TENANT#{tenant_id}#ASSIGNEE#{item['assigneeId']}", "GSI3SK": item["id"]}
             aws.put_item(TableName=TABLE, Item=serialize(legacy))
-            pointer = {"PK": item["PK"], "SK": f"TICKETREF#{int(item['number']):012d}", "type": "ticketref"}
-            aws.put_item(TableName=TABLE, Item=serialize({**pointer, "ticketId": item["id"]}))
 
 
 def test_given_a_tenant_made_before_the_counters_when_reindexed_then_its_lists_are_planned_and_exact(
@@ -248,11 +245,7 @@ def test_given_a_tenant_made_before_the_counters_when_reindexed_then_its_lists_a
     code, out = _run(capsys, "tenant", "reindex", "--tenant", tenant.tenant_id)
 
     assert code == 0 and (out["tickets"], out["ticketsReindexed"]) == (60, 60) and out["counterItemsWritten"] >= 5
-    assert out["referencePointersDeleted"] == 60
     stored = items(aws, f"TENANT#{tenant.tenant_id}")
-    assert not [i for i in stored if i["SK"].startswith("TICKETREF#")]
-    oldest = min(made, key=lambda t: t["number"])  # found by reference through the REF index, not a pointer
-    assert call("GET", f"/v1/tickets/{oldest['reference']}", key=tenant.key).json["id"] == oldest["id"]
     tickets = [i for i in stored if i["SK"].startswith("TICKET#")]
     assert ticket_counters(stored) == expected_ticket_counters(tenant.tenant_id, tickets)
     for query, conds in [({"status": "open"}, {"status": "open"}), ({"assigneeId": ann}, {"assigneeId": ann}),
@@ -261,6 +254,5 @@ def test_given_a_tenant_made_before_the_counters_when_reindexed_then_its_lists_a
         wanted = _expected(made, **conds)
         assert _ids(page) == wanted and (page["total"], page["totalExact"]) == (len(wanted), True), query
     code, again = _run(capsys, "tenant", "reindex", tenant.tenant_id)  # idempotent: nothing left to write
-    written_again = (again["ticketsReindexed"], again["counterItemsWritten"], again["referencePointersDeleted"])
-    assert code == 0 and written_again == (0, 0, 0)
+    assert code == 0 and (again["ticketsReindexed"], again["counterItemsWritten"]) == (0, 0)
     assert items(aws, f"TENANT#{tenant.tenant_id}") == stored

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import TABLE, call, items, make_tenant
+from tests.conftest import call, items, make_tenant
 from tests.utils import ticket_totals
 
 
@@ -162,35 +162,6 @@ class TestGet:
         theirs = _create(other_tenant.key)
         assert call("GET", f"/v1/tickets/{theirs['id']}", key=tenant.key).status == 404
         assert call("GET", f"/v1/tickets/{theirs['reference']}", key=tenant.key).status == 404
-
-    def test_given_a_created_ticket_then_no_pointer_item_and_the_ref_index_holds_its_key_only(self, aws, tenant):
-        t = _create(tenant.key)
-        stored = [i["SK"] for i in items(aws, f"TENANT#{tenant.tenant_id}") if i["SK"].startswith("TICKET")]
-        assert stored == [f"TICKET#{t['id']}"]  # no TICKETREF# pointer beside it
-        entries = aws.query(
-            TableName=TABLE,
-            IndexName="REF",
-            KeyConditionExpression="#r = :r",
-            ExpressionAttributeNames={"#r": "reference"},
-            ExpressionAttributeValues={":r": {"S": "INV-1"}},
-        )["Items"]
-        assert entries == [
-            {"PK": {"S": f"TENANT#{tenant.tenant_id}"}, "SK": {"S": f"TICKET#{t['id']}"}, "reference": {"S": "INV-1"}}
-        ]
-
-    def test_given_two_tenants_tickets_of_one_reference_then_each_gets_its_own(self, aws, tenant, other_tenant):
-        # Tenants made before inbound email may share a ticket prefix: the REF index is global, the lookup is not.
-        mine, theirs = _create(tenant.key), _create(other_tenant.key)
-        aws.update_item(
-            TableName=TABLE,
-            Key={"PK": {"S": f"TENANT#{other_tenant.tenant_id}"}, "SK": {"S": f"TICKET#{theirs['id']}"}},
-            UpdateExpression="SET #r = :r",
-            ExpressionAttributeNames={"#r": "reference"},
-            ExpressionAttributeValues={":r": {"S": mine["reference"]}},
-        )
-        assert call("GET", f"/v1/tickets/{mine['reference']}", key=tenant.key).json["id"] == mine["id"]
-        assert call("GET", f"/v1/tickets/{mine['reference']}", key=other_tenant.key).json["id"] == theirs["id"]
-        assert call("GET", f"/v1/tickets/{theirs['reference']}", key=other_tenant.key).status == 404
 
     def test_given_a_query_parameter_on_get_then_400(self, aws, tenant):
         t = _create(tenant.key)

@@ -21,8 +21,6 @@ BY_UPDATED = "GSI4"  # all tickets by updatedAt
 BY_DUE = "DUE"  # unfinished tickets that have a dueAt, by dueAt (per tenant)
 SLA_DUE = "SLADUE"  # every tenant's tickets with an open SLA stage, by the instant the sweep must act (global)
 WAITING = "GSI5"  # tickets waiting in a group's queue (sparse): most urgent first, then oldest
-BY_REFERENCE = "REF"  # every tenant's tickets by reference (global, KEYS_ONLY): a ticket's key from its reference
-REFERENCE_ATTR = "reference"  # REF's only key: the ticket's own `reference` field, `<ticket prefix>-<number>`
 INDEX_KEYS = {
     BY_STATUS: ("GSI1PK", "GSI1SK"),
     BY_CUSTOMER: ("GSI2PK", "GSI2SK"),
@@ -113,19 +111,8 @@ def ticket_id_from_sk(sk: str) -> str:
     return sk.removeprefix(TICKET_PREFIX)
 
 
-def reference(ticket_prefix: str, number: int) -> str:
-    """A ticket's reference, e.g. `INV-1042`: a public field, and the REF index's key."""
-    return f"{ticket_prefix}-{number}"
-
-
-# Before the REF index, each ticket had a pointer item from its number to its id, written in the create's
-# transaction; `tenant reindex` deletes what is left of them (nothing reads them any more).
-LEGACY_TICKET_REF_PREFIX = "TICKETREF#"
-
-
-def is_tenant_ticket(tenant_id: str, key: dict[str, str]) -> bool:
-    """Whether a base-table key (from a global index such as REF) is a ticket of this tenant."""
-    return key.get(PK) == tenant_pk(tenant_id) and key.get(SK, "").startswith(TICKET_PREFIX)
+def ticket_ref(tenant_id: str, number: int) -> dict[str, str]:
+    return {PK: tenant_pk(tenant_id), SK: f"TICKETREF#{number:012d}"}
 
 
 def ticket_index_keys(tenant_id: str, item: dict) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Ticket items and the counters that keep list totals exact (dal/counters.py)."""
+"""Ticket items, their reference pointers and the counters that keep list totals exact (dal/counters.py)."""
 
 from __future__ import annotations
 
@@ -52,19 +52,9 @@ def get(tenant_id: str, ticket_id: str) -> dict[str, Any] | None:
     return from_item(resp["Item"]) if "Item" in resp else None
 
 
-def get_id_by_reference(tenant_id: str, reference: str) -> str | None:
-    """The id of the tenant's ticket with this reference, from the REF index (eventually consistent, like every
-    index: a ticket made a moment ago may not be there yet). The index is global: entries of other tenants (a
-    ticket prefix shared by tenants made before inbound email) are not this tenant's."""
-    resp = ddb().query(
-        TableName=table(),
-        IndexName=keys.BY_REFERENCE,
-        KeyConditionExpression="#ref = :ref",
-        ExpressionAttributeNames={"#ref": keys.REFERENCE_ATTR},
-        ExpressionAttributeValues={":ref": value(reference)},
-    )
-    found = (deserialize(item) for item in resp.get("Items", []))
-    return next((keys.ticket_id_from_sk(k[keys.SK]) for k in found if keys.is_tenant_ticket(tenant_id, k)), None)
+def get_id_by_number(tenant_id: str, number: int) -> str | None:
+    resp = ddb().get_item(TableName=table(), Key=serialize(keys.ticket_ref(tenant_id, number)), ConsistentRead=True)
+    return deserialize(resp["Item"])["ticketId"] if "Item" in resp else None
 
 
 def _customer_count(tenant_id: str, customer_id: str, delta: int) -> dict[str, Any]:
@@ -270,7 +260,7 @@ def create(
     dedupe_claim: str | None = None,
     extra: Sequence[TxnItem] = (),
 ) -> None:
-    """Write a new ticket and every counter it moves, in one transaction (its reference is the REF index's key).
+    """Write a new ticket, its reference pointer and every counter it moves, in one transaction.
 
     `guard`: auto-assignment's expectations of the chosen agent (AssignmentRaced if they no longer hold).
     `dedupe_claim`: the claim token this request holds on the ticket's dedupe pointer, which the same
@@ -292,6 +282,17 @@ def create(
                             "routingChanged": routing_changed(None, ticket) or None,
                         },
                     )
+                ),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+    )
+    txn.add(
+        {
+            "Put": {
+                "TableName": table(),
+                "Item": serialize(
+                    {**keys.ticket_ref(tenant_id, ticket["number"]), "type": "ticketref", "ticketId": ticket["id"]}
                 ),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
@@ -407,6 +408,7 @@ def delete(tenant_id: str, old: dict[str, Any]) -> None:
             }
         }
     )
+    txn.add({"Delete": {"TableName": table(), "Key": serialize(keys.ticket_ref(tenant_id, old["number"]))}})
     for counter in counters.ticket_updates(tenant_id, old, None):
         txn.add(counter)
     if old.get("customerId"):
@@ -516,10 +518,8 @@ def reindex(tenant_id: str) -> dict[str, int]:
 
     Each ticket whose index attributes differ from keys.ticket_index_keys() gets them in one UpdateItem conditional
     on its version (a ticket written meanwhile already has them); the ticket counters are then recounted from the
-    tickets and written whole, stale counter items zeroed; the reference pointer items of an older release are
-    deleted (the REF index, built from every ticket's `reference`, has taken their place). Idempotent. Counts
-    written by tickets that change while it runs may be off: run it while the tenant does not write (or run it
-    again), see docs/access-patterns.md.
+    tickets and written whole, stale counter items zeroed. Idempotent. Counts written by tickets that change while
+    it runs may be off: run it while the tenant does not write (or run it again), see docs/access-patterns.md.
     """
     tickets, rewritten = [], 0
     for item in _tenant_items(tenant_id, keys.TICKET_PREFIX):
@@ -559,13 +559,4 @@ def reindex(tenant_id: str) -> dict[str, int]:
             item = tenants_counters_item(tenant_id, counts)
         ddb().put_item(TableName=table(), Item=serialize(item))
         written += 1
-    pointers = 0  # the reference pointers of tickets made before the REF index: nothing reads them any more
-    for item in _tenant_items(tenant_id, keys.LEGACY_TICKET_REF_PREFIX):
-        ddb().delete_item(TableName=table(), Key=serialize({keys.PK: item[keys.PK], keys.SK: item[keys.SK]}))
-        pointers += 1
-    return {
-        "tickets": len(tickets),
-        "ticketsReindexed": rewritten,
-        "counterItemsWritten": written,
-        "referencePointersDeleted": pointers,
-    }
+    return {"tickets": len(tickets), "ticketsReindexed": rewritten, "counterItemsWritten": written}

@@ -123,7 +123,7 @@ def insert_ticket(
         **data,
         "id": new_id,
         "number": number,
-        "reference": keys.reference(tenant["ticketPrefix"], number),
+        "reference": f"{tenant['ticketPrefix']}-{number}",
         "customer": None,
         "assignee": None,
         "occurrences": 1,
@@ -180,7 +180,7 @@ def create_ticket(tenant_id: str, body: TicketCreate, actor: str | None = None) 
 def get_ticket(tenant_id: str, id_or_reference: str) -> dict[str, Any]:
     ticket_id: str | None = id_or_reference if ids.is_ulid(id_or_reference) else None
     if ticket_id is None and (m := REFERENCE_RE.match(id_or_reference.upper())):
-        ticket_id = dal.get_id_by_reference(tenant_id, keys.reference(m.group(1), int(m.group(2))))
+        ticket_id = dal.get_id_by_number(tenant_id, int(m.group(2)))
         found = dal.get(tenant_id, ticket_id) if ticket_id else None
         if found and found["reference"].upper() != id_or_reference.upper():
             found = None
