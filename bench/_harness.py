@@ -149,7 +149,7 @@ def seed_tickets(
     records a stream record per item). method="direct": the same serialised items put into moto's
     in-memory table (`Table.items[pk][sk] = Item(...)`), skipping the HTTP round trip, validation (all
     but the first item) and the stream. Either way the items are byte for byte what dal.tickets would
-    write (a REF index entry comes from the ticket's `reference`). Creation times are `start_ms + i * step_ms`.
+    write (no TICKETREF pointers: nothing on the list path reads them). Creation times are `start_ms + i * step_ms`.
     `make(i, ms, prefix)` builds ticket i (realistic_ticket by default); the ticket counters are added for what it
     builds, as dal/counters.py would have in each create's transaction.
     """

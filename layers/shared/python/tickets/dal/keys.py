@@ -1,9 +1,7 @@
 """The one module that knows key formats. No other module spells a `TENANT#...` string.
 
 Every item that belongs to a tenant lives under partition key `TENANT#<tenantId>`, and every index
-partition key starts with the same prefix, so no key built from a request can reach another tenant. The two
-global indexes are the exceptions: SLADUE (the breach sweep serves every tenant) and REF (a ticket's reference),
-whose readers keep only the entries in their own tenant's partition (is_tenant_ticket).
+partition key starts with the same prefix, so no key built from a request can reach another tenant.
 """
 
 from __future__ import annotations
