@@ -10,13 +10,14 @@ from typing import Any
 from bench.warm import Harness
 from tools.ddbcalls import count_calls
 
-# request -> budget from the performance issue (None: no budget of its own)
+# request -> budget from the performance issues (None: no budget of its own). A status (or priority) PATCH and a
+# DELETE read the ticket first: exact totals need its old state (the counters it leaves); issue 16 accepts 2.
 BUDGETS: dict[str, int | None] = {
     "get": 1,
     "patch (plain fields)": 1,
-    "patch (priority)": None,
-    "patch (status change)": 1,
-    "delete": 1,
+    "patch (priority)": 2,
+    "patch (status change)": 2,
+    "delete": 2,
     "list page + total": 2,
     "create": 2,
     "create with a customer": None,
