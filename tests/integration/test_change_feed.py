@@ -675,9 +675,14 @@ def test_given_200_writes_and_four_concurrent_stream_shards_when_a_reader_walks_
         return run
 
     def write(n: int, worker: int) -> Callable[[], None]:
+        # The writes span twice the horizon however fast the machine is: on a quiet one 200 writes take less than
+        # the horizon, and the reader would see nothing before they end (no walk "while writes happen").
+        pace = 2 * feed.SAFETY_MS / 1000 / n
+
         def run() -> None:
             mine: list[str] = []
             for i in range(n):
+                time.sleep(pace)
                 if i % 5 == 0:
                     t = ok(api("POST", "/v1/tickets", tenant.key, {"subject": f"w{worker}-{i}"}), 201)
                     mine.append(t["id"])
