@@ -235,3 +235,32 @@ def test_given_no_snapshot_runtime_module_when_registered_then_nothing_fails(mon
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # an import of it raises ImportError
 
     coldstart.register_snapstart_hooks()
+
+
+def _held() -> None:
+    """As in a Lambda container between its cold start and its first answer."""
+    gc.disable()
+    coldstart._deferred = True
+
+
+@pytest.mark.parametrize("kind", ["scheduled_handler", "record_consumer on a schedule", "console_handler"])
+def test_given_a_handler_of_every_factory_when_first_invoked_then_it_lets_the_collector_go(collector, kind):
+    from tickets.api.console import console_handler
+    from tickets.consumers import record_consumer, scheduled_handler
+    from tools.events import FakeContext, http_event
+
+    if kind == "console_handler":
+        handler = console_handler(template.ROOT / "functions" / "serve_console" / "static", lambda: ())
+        event = http_event("GET", "/console/", route_path="/console/{proxy+}")
+    elif kind == "scheduled_handler":
+        handler, event = scheduled_handler(lambda event: 0), {"detail-type": "Scheduled Event"}
+    else:
+        handler, event = (
+            record_consumer(lambda *_: None, on_schedule=lambda event: 0),
+            {"detail-type": "Scheduled Event"},
+        )
+    _held()
+
+    handler(event, FakeContext("ColdstartTest"))
+
+    assert gc.isenabled() and not coldstart._deferred, f"{kind} kept the collector off after its invocation"

@@ -64,12 +64,7 @@ def record_consumer(
     @logger.inject_lambda_context(clear_state=True, log_event=False)  # records hold customer data
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if on_schedule is not None and "Records" not in event:
-            try:
-                result = on_schedule(event)
-                logger.info("scheduled run finished", extra={"result": result})
-                return {"result": result}
-            finally:
-                metrics.flush()
+            return _scheduled_run(on_schedule, event)
         batch_state: dict[str, Any] = {"context": context}
 
         @_counting_throttles
@@ -201,11 +196,18 @@ def scheduled_handler(run: Callable[[Any], object]) -> Handler:
 
     @logger.inject_lambda_context(clear_state=True, log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            result = run(event)
-            logger.info("scheduled run finished", extra={"result": result})
-            return {"result": result}
-        finally:
-            metrics.flush()
+        return _scheduled_run(run, event)
 
     return handler
+
+
+def _scheduled_run(run: Callable[[Any], object], event: dict[str, Any]) -> dict[str, Any]:
+    """One scheduled invocation (scheduled_handler, and record_consumer's `on_schedule`): its result logged, metrics
+    flushed, and, as after any invocation, the cold start's collector let go (tickets.coldstart)."""
+    try:
+        result = run(event)
+        logger.info("scheduled run finished", extra={"result": result})
+        return {"result": result}
+    finally:
+        metrics.flush()
+        coldstart.first_invocation_done()

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
-from tickets import metrics
+from tickets import coldstart, metrics
 from tickets.api import problems
 from tickets.errors import NotFound
 
@@ -156,6 +156,7 @@ def console_handler(
             response = answer(event, files, csp())
         finally:
             metrics.flush()
+            coldstart.first_invocation_done()
         logger.debug("answered", extra={"route": event.get("routeKey"), "status": response["statusCode"]})
         return response
 
