@@ -85,12 +85,9 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"rows": [row], "data": {"built": False, "how": how}}
     # The parent's layers and the functions of every stack (a child's Globals name the layers as the parameters the
     # parent passes under the layers' own logical ids).
-    import yaml
-
-    stacks = [(base, resources, (yaml.load((base / "template.yaml").read_text(), Loader=template._CfnLoader)))
-              for base, resources in bytecode.built_templates(BUILD)]  # fmt: skip
-    resources = {n: (base, r) for base, rs, _ in stacks for n, r in rs.items()}
-    templates = {n: tpl for base, rs, tpl in stacks for n in rs}
+    stacks = bytecode.built_templates(BUILD)
+    resources = {n: (base, r) for base, doc in stacks for n, r in doc["Resources"].items()}
+    templates = {n: doc for _, doc in stacks for n in doc["Resources"]}
     functions = {n: br for n, br in resources.items() if br[1]["Type"] == "AWS::Serverless::Function"}
     layer_bytes: dict[str, int] = {}
     layer_bytecode: dict[str, int] = {}

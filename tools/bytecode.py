@@ -33,18 +33,15 @@ SKIP = re.compile(r"/pydantic/v1/")
 
 
 def built_templates(build: Path = BUILD) -> list[tuple[Path, dict[str, Any]]]:
-    """(directory, resources) of the template sam build wrote and of each nested application's it built (its
+    """(directory, template) of the template sam build wrote and of each nested application's it built (its
     artifacts' paths are relative to its own directory: .aws-sam/build/<application>/)."""
-    import yaml
-
     out = []
     todo = [build]
     while todo:
         base = todo.pop()
-        with (base / "template.yaml").open() as fh:
-            resources = yaml.load(fh, Loader=template._CfnLoader)["Resources"]
-        out.append((base, resources))
-        for res in resources.values():
+        doc = template.read(base / "template.yaml")
+        out.append((base, doc))
+        for res in doc["Resources"].values():
             location = (res.get("Properties") or {}).get("Location")
             if res["Type"] == "AWS::Serverless::Application" and isinstance(location, str):
                 todo.append((base / location).parent)
@@ -54,8 +51,8 @@ def built_templates(build: Path = BUILD) -> list[tuple[Path, dict[str, Any]]]:
 def targets(build: Path = BUILD) -> list[tuple[Path, str]]:
     """(built directory, the directory Lambda mounts it at) for every Python layer and function of the build."""
     out = []
-    for base, resources in built_templates(build):
-        for res in resources.values():
+    for base, doc in built_templates(build):
+        for res in doc["Resources"].values():
             props = res.get("Properties") or {}
             if res["Type"] == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
                 path = (base / props["ContentUri"] / "python").resolve()

@@ -40,15 +40,9 @@ def verdict(count: int, stack: str = "template.yaml") -> str | None:
 
 def stacks(path: Path = TEMPLATE) -> list[Path]:
     """The parent template and the local templates of its nested applications."""
-    from samcli.yamlhelper import yaml_parse
+    from tools import template
 
-    doc = yaml_parse(path.read_text())
-    children = [
-        path.parent / r["Properties"]["Location"]
-        for r in doc["Resources"].values()
-        if r["Type"] == "AWS::Serverless::Application" and isinstance(r["Properties"]["Location"], str)
-    ]
-    return [path, *children]
+    return [path, *template.nested_applications(template.read(path), path.parent).values()]
 
 
 class _NoManagedPolicies:
