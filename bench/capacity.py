@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools import template
+from tools.ddbcalls import hooked
 
 KEY_ATTRS = ("PK", "SK")
 
@@ -236,8 +237,6 @@ class Meter:
 @contextmanager
 def meter(reader: Any, table: str, index_defs: dict[str, Index] | None = None) -> Iterator[Meter]:
     """Bill the calls the handlers make through tickets.dal.client.ddb() while the block runs."""
-    from tickets.dal.client import ddb
-
     m = Meter(reader, table, index_defs or indexes())
     last: dict[str, Any] = {}
 
@@ -248,11 +247,5 @@ def meter(reader: Any, table: str, index_defs: dict[str, Index] | None = None) -
     def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
         m.after_call(model.name, last.get("params") or {}, parsed)
 
-    events = ddb().meta.events
-    events.register("before-parameter-build.dynamodb", before, unique_id="capacity-before")
-    events.register("after-call.dynamodb", after, unique_id="capacity-after")
-    try:
+    with hooked({"before-parameter-build": before, "after-call": after}, "capacity"):
         yield m
-    finally:
-        events.unregister("before-parameter-build.dynamodb", unique_id="capacity-before")
-        events.unregister("after-call.dynamodb", unique_id="capacity-after")

@@ -9,7 +9,7 @@ calls.queried      # what each Query read: its IndexName, or "table"
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +28,6 @@ class Calls:
 @contextmanager
 def count_calls() -> Iterator[Calls]:
     """Record every DynamoDB call made through the handlers' client (tickets.dal.client.ddb())."""
-    from tickets.dal.client import ddb
-
     calls = Calls()
 
     def before(model: Any, **_: Any) -> None:
@@ -43,13 +41,21 @@ def count_calls() -> Iterator[Calls]:
         if model.name in ("Query", "Scan"):
             calls.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
 
-    events = ddb().meta.events
-    events.register("before-call.dynamodb", before, unique_id="ddbcalls-before")
-    events.register("before-parameter-build.dynamodb", built, unique_id="ddbcalls-built")
-    events.register("after-call.dynamodb", after, unique_id="ddbcalls-after")
-    try:
+    with hooked({"before-call": before, "before-parameter-build": built, "after-call": after}, "ddbcalls"):
         yield calls
+
+
+@contextmanager
+def hooked(handlers: dict[str, Callable[..., None]], tag: str) -> Iterator[None]:
+    """`handlers` (botocore event name without its service: "after-call", ...) registered on the handlers' DynamoDB
+    client (tickets.dal.client.ddb()) while the block runs, under unique ids that start with `tag`."""
+    from tickets.dal.client import ddb
+
+    events = ddb().meta.events
+    for name, handler in handlers.items():
+        events.register(f"{name}.dynamodb", handler, unique_id=f"{tag}-{name}")
+    try:
+        yield
     finally:
-        events.unregister("before-call.dynamodb", unique_id="ddbcalls-before")
-        events.unregister("before-parameter-build.dynamodb", unique_id="ddbcalls-built")
-        events.unregister("after-call.dynamodb", unique_id="ddbcalls-after")
+        for name in handlers:
+            events.unregister(f"{name}.dynamodb", unique_id=f"{tag}-{name}")
